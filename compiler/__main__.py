@@ -1,0 +1,5 @@
+"""Entry point for ``python -m compiler``."""
+
+from compiler.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""Command line (click): build, check, preview, ministries.
+
+Exit status: 0 success, 1 errors in the sources, 2 wrong usage. Messages are
+Japanese; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from compiler import __version__
+from compiler.diagnostics import Diagnostics, format_github, format_json, format_text
+from compiler.settings import OUTPUT_DIR, SOURCES_DIR
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _report(diags: Diagnostics, fmt: str, sources: Path) -> None:
+    items = diags.sorted()
+    if fmt == "json":
+        click.echo(format_json(items))
+    elif fmt == "github":
+        if items:
+            prefix = ""
+            try:
+                prefix = sources.resolve().relative_to(Path.cwd().resolve()).as_posix() + "/"
+            except ValueError:
+                pass
+            click.echo(format_github(items, prefix))
+    elif items:
+        click.echo(format_text(items, sources), err=True)
+
+
+def _progress(quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return lambda msg: None
+    return lambda msg: click.echo(f"… {msg}", err=True)
+
+
+sources_option = click.option("--sources", "sources", type=click.Path(path_type=Path, file_okay=False),
+                              default=SOURCES_DIR, show_default="sources/", help="原稿のフォルダ")
+out_option = click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+                          help="出力先のフォルダ（既定は output/）")
+format_option = click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+                             show_default=True, help="エラー・警告の出し方（github はワークフローの注釈）")
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="followup")
+def main() -> None:
+    """重点3本柱の取組方針のフォローアップを、原稿（YAML）から PDF と DOCX に組み立てます。"""
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@format_option
+@click.option("--strict", is_flag=True, help="警告もエラーとして扱う")
+def check(sources: Path, fmt: str, strict: bool) -> None:
+    """原稿を検査します（組版はしません）。"""
+    from compiler.build import compile_sources
+
+    diags = Diagnostics(strict=strict)
+    compiled = compile_sources(sources, diags)
+    _report(diags, fmt, sources)
+    if diags.has_errors:
+        sys.exit(1)
+    if fmt == "text":
+        doc = compiled.document
+        n = sum(1 for _ in doc.rows())
+        click.echo(f"OK: 取組方針 {n} 件、政策 {sum(len(p.policies) for p in doc.pillars)} 件、柱 {len(doc.pillars)} 件", err=True)
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@out_option
+@format_option
+@click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る")
+@click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る")
+@click.option("--release", is_flag=True, help="リリースビルド：警告をエラーにし、再現可能な PDF/UA と LibreOffice で確かめた目次の DOCX を作る")
+@click.option("--libreoffice-pages", is_flag=True, help="DOCX の目次のページ番号を LibreOffice の組版で確定する")
+@click.option("-q", "--quiet", is_flag=True, help="進行状況を表示しない")
+def build(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: bool, release: bool,
+          libreoffice_pages: bool, quiet: bool) -> None:
+    """原稿から output/<名前>.pdf と output/<名前>.docx を作ります。"""
+    from compiler.build import compile_sources, render, safe_child, write_atomic
+
+    if not (want_pdf or want_docx):
+        raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
+    formats = {f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on}
+    diags = Diagnostics(strict=release)
+    progress = _progress(quiet)
+    progress("原稿を検査しています")
+    compiled = compile_sources(sources, diags)
+    doc = compiled.document
+    rendered = None
+    if doc is not None:
+        rendered = render(doc, compiled.settings, formats, diags, release=release,
+                          libreoffice_pages=libreoffice_pages, progress=progress)
+    if rendered is None or diags.has_errors:
+        _report(diags, fmt, sources)
+        click.echo("エラーがあるため、何も出力していません（前回の出力はそのままです）。", err=True)
+        sys.exit(1)
+    out_dir = Path(out) if out else OUTPUT_DIR
+    files = {}
+    if rendered.pdf is not None:
+        files[safe_child(out_dir, f"{doc.output_name}.pdf")] = rendered.pdf
+    if rendered.docx is not None:
+        files[safe_child(out_dir, f"{doc.output_name}.docx")] = rendered.docx
+    written = write_atomic(files, diags)
+    _report(diags, fmt, sources)
+    if diags.has_errors:
+        sys.exit(1)
+    for note in rendered.notes:
+        click.echo(f"注: {note}", err=True)
+    for path in written:
+        click.echo(f"出力: {path}（{path.stat().st_size:,} バイト）", err=True)

@@ -1,0 +1,88 @@
+"""Glyph coverage: every character the document will print must be in a shipped font.
+
+Reads only the ``cmap`` tables of the fonts in ``fonts/`` (fontTools, lazily)
+and remembers them in a small cache file keyed by the fonts' sizes and
+modification times, so ``followup check`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from compiler.diagnostics import Diagnostics, Span
+from compiler.loader import LoadedSources
+from compiler.settings import FONTS_DIR, Settings
+from compiler.textrules import _strings
+
+IGNORED = {"\n", "\r", "\t"}
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "followup"
+
+
+@lru_cache(maxsize=None)
+def coverage(files: tuple[str, ...]) -> frozenset[int] | None:
+    """Union of the code points of ``files`` (in fonts/); ``None`` if one is missing."""
+    paths = [FONTS_DIR / f for f in files]
+    if not all(p.is_file() for p in paths):
+        return None
+    key = "|".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in paths)
+    cache = _cache_dir() / "coverage.json"
+    try:
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == key:
+            return frozenset(cached["codepoints"])
+    except (OSError, ValueError):
+        pass
+    from fontTools.ttLib import TTFont
+
+    points: set[int] = set()
+    for p in paths:
+        font = TTFont(str(p), lazy=True)
+        points.update(font.getBestCmap().keys())
+        font.close()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=cache.parent, delete=False) as fh:
+            json.dump({"key": key, "codepoints": sorted(points)}, fh)
+        os.replace(fh.name, cache)
+    except OSError:
+        pass
+    return frozenset(points)
+
+
+def check_fonts(settings: Settings, diags: Diagnostics) -> frozenset[int] | None:
+    missing = [f for f in settings.fonts.files() if not (FONTS_DIR / f).is_file()]
+    for f in missing:
+        diags.error("E040", f"フォントファイル fonts/{f} がありません。", Span(f"fonts/{f}"),
+                    "リポジトリから fonts/ を取り直すか、layouts/settings.yaml の fonts を確かめてください。")
+    if missing:
+        return None
+    return coverage(tuple(settings.fonts.files()))
+
+
+def check_glyphs(loaded: LoadedSources, settings: Settings, diags: Diagnostics) -> None:
+    points = check_fonts(settings, diags)
+    if points is None:
+        return
+    m = settings.markers
+    generated = "".join(m.bullets) + m.numbered + m.project + m.note + m.reprint + "".join(m.budget + m.category + m.ministry)
+    generated += settings.numbering.policies + "（）－0123456789.■新たな大方針目次"
+    for ch in sorted(set(generated)):
+        if ord(ch) not in points:
+            diags.error("E032", f"layouts/settings.yaml の記号「{ch}」（U+{ord(ch):04X}）がフォントにありません。", Span("layouts/settings.yaml"))
+    for sf in loaded.all_files():
+        reported: set[str] = set()
+        for path, text in _strings(sf.data):
+            for ch in text:
+                if ch in IGNORED or ch in reported or ord(ch) in points:
+                    continue
+                reported.add(ch)
+                diags.error("E032", f"文字「{ch}」（U+{ord(ch):04X}）は同梱のフォントにないため印刷できません。", sf.span(path),
+                            "別の文字に置き換えてください（例：環境依存文字や絵文字は使えません）。")

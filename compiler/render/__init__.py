@@ -1,0 +1,1 @@
+"""Renderers: the intermediate document → HTML/PDF and DOCX. Pure layout, no logic."""

@@ -1,0 +1,449 @@
+"""DOCX renderer: the intermediate document → DOCX bytes with python-docx.
+
+Named styles for every kind of paragraph (no direct formatting where a style
+should be), heading levels for pillar/policy/category, a real Word TOC field
+whose entries link to ``_Toc`` bookmarks and carry cached ``PAGEREF`` numbers
+(given by the caller: this module lays nothing out), a repeating header row,
+fixed column widths, footer page numbers, and fixed zip timestamps.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from copy import deepcopy
+
+from docx import Document as new_docx
+from docx.enum.section import WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+from compiler import document as d
+from compiler.settings import Settings
+
+TWIPS_PER_MM = 1440 / 25.4
+BOOKMARK_PREFIX = "_Toc"
+
+
+def _el(tag: str, **attrs) -> OxmlElement:
+    el = OxmlElement(tag)
+    for k, v in attrs.items():
+        el.set(qn(f"w:{k}"), str(v))
+    return el
+
+
+def _set_fonts(rpr, family: str, fallback: str | None = None) -> None:
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = _el("w:rFonts")
+        rpr.insert(0, rfonts)
+    for slot in ("ascii", "hAnsi", "eastAsia"):
+        rfonts.set(qn(f"w:{slot}"), family)
+    rfonts.set(qn("w:cs"), fallback or family)
+    for theme in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+        rfonts.attrib.pop(qn(f"w:{theme}"), None)
+
+
+class _Styles:
+    """Creates the named styles once; everything else refers to them by name."""
+
+    def __init__(self, doc, s: Settings):
+        self.doc, self.s = doc, s
+        text_font, head_font = s.fonts.word_text, s.fonts.word_heading
+        size = s.text.size_pt
+        styles = doc.styles
+        # document defaults: fonts, Japanese language, kinsoku
+        rpr_default = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+        _set_fonts(rpr_default, text_font, s.fonts.word_fallback)
+        lang = rpr_default.find(qn("w:lang"))
+        if lang is None:
+            lang = _el("w:lang")
+            rpr_default.append(lang)
+        lang.set(qn("w:val"), "ja-JP")
+        lang.set(qn("w:eastAsia"), "ja-JP")
+        normal = styles["Normal"]
+        normal.font.size = Pt(size)
+        pf = normal.paragraph_format
+        pf.space_before, pf.space_after, pf.line_spacing = Pt(0), Pt(0), 1.15
+        ppr = normal.element.get_or_add_pPr()
+        ppr.append(_el("w:kinsoku", val="1"))
+        ppr.append(_el("w:overflowPunct", val="1"))
+        ppr.append(_el("w:autoSpaceDE", val="0"))
+        ppr.append(_el("w:autoSpaceDN", val="0"))
+
+        def para(name, base="Normal", font=None, bold=None, size_pt=None, left=0.0, hanging=0.0, first=0.0,
+                 before=0.0, after=0.0, align=None, keep_next=False, outline=None, page_break=False):
+            st = styles[name] if name in [x.name for x in styles] else styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            st.base_style = styles[base] if base else None
+            st.quick_style = True
+            f = st.font
+            if font:
+                _set_fonts(st.element.get_or_add_rPr(), font, s.fonts.word_fallback)
+            f.bold = bold
+            f.italic = False
+            f.color.rgb = RGBColor(0, 0, 0)
+            if size_pt:
+                f.size = Pt(size_pt)
+            p = st.paragraph_format
+            p.left_indent = Pt(left) if left else None
+            if hanging:
+                p.first_line_indent = Pt(-hanging)
+            elif first:
+                p.first_line_indent = Pt(first)
+            p.space_before, p.space_after = Pt(before), Pt(after)
+            if align is not None:
+                p.alignment = align
+            p.keep_with_next = keep_next or None
+            p.page_break_before = page_break or None
+            if hanging:
+                p.tab_stops.add_tab_stop(Pt(left))
+            return st
+
+        em = size
+        para("Title", font=head_font, bold=True, size_pt=16, align=WD_ALIGN_PARAGRAPH.CENTER, after=4)
+        para("FU As Of", align=WD_ALIGN_PARAGRAPH.RIGHT, after=8)
+        para("TOC Heading", font=head_font, bold=True, size_pt=12, align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
+        for level, (indent, font, bold) in enumerate(((0, head_font, True), (em, head_font, False), (2 * em, None, False)), 1):
+            st = para(f"toc {level}", font=font, bold=bold, left=indent, before=3 if level < 3 else 0)
+        para("Heading 1", font=head_font, bold=True, size_pt=13, after=6, keep_next=True)
+        para("Heading 2", font=head_font, bold=True, size_pt=11.5, after=4, keep_next=True)
+        para("Heading 3", font=head_font, bold=True, size_pt=size, after=1, keep_next=True)
+        for n in (1, 2, 3):
+            styles[f"Heading {n}"].element.get_or_add_pPr()
+        para("FU Category", font=head_font, bold=True, after=1)
+        para("FU Principle Label", font=head_font, bold=True, after=2)
+        para("FU Principle", first=em)
+        para("FU Principle Note", size_pt=size - 1, left=em, hanging=em, before=2)
+        para("FU Table Header", font=head_font, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+        para("FU Commitment", first=em, after=2)
+        para("FU Ministry Tag", align=WD_ALIGN_PARAGRAPH.RIGHT)
+        para("FU Project", font=head_font, left=em, hanging=em, before=3)
+        para("FU Budget", left=em, after=1)
+        para("FU Paragraph", before=1, after=1)
+        para("FU Note", size_pt=size - 0.5, left=em, hanging=em, before=1, after=1)
+        para("FU Omission", align=WD_ALIGN_PARAGRAPH.CENTER)
+        for level in (1, 2, 3):
+            para(f"FU Bullet {level}", left=em * level, hanging=em, before=1)
+            para(f"FU Numbered {level}", left=em * level, hanging=em, before=1)
+        ch = styles.add_style("FU Item Number", WD_STYLE_TYPE.CHARACTER)
+        _set_fonts(ch.element.get_or_add_rPr(), head_font, s.fonts.word_fallback)
+        for level in (1, 2, 3):
+            toc = styles[f"toc {level}"]
+            toc.paragraph_format.tab_stops.add_tab_stop(self.text_width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+
+    @property
+    def text_width(self):
+        m = self.s.page.margin_mm
+        return Mm(210 - m.left - m.right)
+
+
+class _Writer:
+    def __init__(self, doc: d.Document, settings: Settings, toc_pages: dict[str, int]):
+        self.src, self.s, self.pages = doc, settings, toc_pages
+        self.docx = new_docx()
+        self.bookmark_ids = {e.anchor: n for n, e in enumerate(doc.toc, 1)}
+        self._styles = _Styles(self.docx, settings)
+
+    # --- helpers ---------------------------------------------------------
+    def bookmark_name(self, anchor: str) -> str:
+        return f"{BOOKMARK_PREFIX}{self.bookmark_ids[anchor]:08d}"
+
+    def add_bookmark(self, paragraph, anchor: str) -> None:
+        if anchor not in self.bookmark_ids:
+            return
+        n = self.bookmark_ids[anchor]
+        start = _el("w:bookmarkStart", id=n, name=self.bookmark_name(anchor))
+        end = _el("w:bookmarkEnd", id=n)
+        paragraph._p.insert(1 if paragraph._p.pPr is not None else 0, start)
+        paragraph._p.append(end)
+
+    @staticmethod
+    def add_field(paragraph, instruction: str, cached: str) -> None:
+        def run_with(child):
+            r = _el("w:r")
+            r.append(child)
+            paragraph._p.append(r)
+
+        run_with(_el("w:fldChar", fldCharType="begin"))
+        instr = _el("w:instrText")
+        instr.set(qn("xml:space"), "preserve")
+        instr.text = f" {instruction} "
+        run_with(instr)
+        run_with(_el("w:fldChar", fldCharType="separate"))
+        t = _el("w:t")
+        t.text = cached
+        run_with(t)
+        run_with(_el("w:fldChar", fldCharType="end"))
+
+    # --- front matter --------------------------------------------------------
+    def front(self) -> None:
+        docx, src = self.docx, self.src
+        docx.add_paragraph(src.title, style="Title")
+        docx.add_paragraph(src.as_of, style="FU As Of")
+        docx.add_paragraph("目次", style="TOC Heading")
+        entries = src.toc
+        for i, e in enumerate(entries):
+            p = docx.add_paragraph(style=f"toc {e.level}")
+            if i == 0:
+                begin = _el("w:r")
+                begin.append(_el("w:fldChar", fldCharType="begin"))
+                p._p.append(begin)
+                r = _el("w:r")
+                instr = _el("w:instrText")
+                instr.set(qn("xml:space"), "preserve")
+                instr.text = ' TOC \\o "1-3" \\h \\z \\u '
+                r.append(instr)
+                p._p.append(r)
+                sep = _el("w:r")
+                sep.append(_el("w:fldChar", fldCharType="separate"))
+                p._p.append(sep)
+            link = _el("w:hyperlink", anchor=self.bookmark_name(e.anchor), history="1")
+            p._p.append(link)
+            holder = docx.add_paragraph()  # temporary paragraph to build runs with python-docx
+            holder.add_run(e.label)
+            holder.add_run().add_tab()
+            self.add_field(holder, f"PAGEREF {self.bookmark_name(e.anchor)} \\h", str(self.pages.get(e.anchor, "")))
+            for child in list(holder._p):
+                if child.tag == qn("w:r"):
+                    link.append(child)
+            holder._p.getparent().remove(holder._p)
+            if i == len(entries) - 1:
+                end = _el("w:r")
+                end.append(_el("w:fldChar", fldCharType="end"))
+                p._p.append(end)
+
+    # --- body ------------------------------------------------------------------
+    def heading(self, text: str, level: int, anchor: str, page_break: bool = False):
+        p = self.docx.add_paragraph(text, style=f"Heading {level}")
+        if page_break:
+            p.paragraph_format.page_break_before = True
+        self.add_bookmark(p, anchor)
+        return p
+
+    def cell_width(self, table, widths) -> None:
+        tbl = table._tbl
+        tblpr = tbl.tblPr
+        tblpr.append(_el("w:tblLayout", type="fixed"))
+        tblw = tblpr.find(qn("w:tblW"))
+        if tblw is None:
+            tblw = _el("w:tblW")
+            tblpr.append(tblw)
+        tblw.set(qn("w:w"), str(sum(widths)))
+        tblw.set(qn("w:type"), "dxa")
+        grid = tbl.tblGrid
+        for col, w in zip(grid.findall(qn("w:gridCol")), widths):
+            col.set(qn("w:w"), str(w))
+        for row in table.rows:
+            for cell, w in zip(row.cells, widths):
+                tcpr = cell._tc.get_or_add_tcPr()
+                tcw = tcpr.find(qn("w:tcW"))
+                if tcw is None:
+                    tcw = _el("w:tcW")
+                    tcpr.insert(0, tcw)
+                tcw.set(qn("w:w"), str(w))
+                tcw.set(qn("w:type"), "dxa")
+
+    @staticmethod
+    def borders(table) -> None:
+        tblpr = table._tbl.tblPr
+        b = _el("w:tblBorders")
+        for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+            b.append(_el(f"w:{side}", val="single", sz=6, space=0, color="000000"))
+        tblpr.append(b)
+        mar = _el("w:tblCellMar")
+        for side, w in (("top", 57), ("left", 85), ("bottom", 57), ("right", 85)):
+            mar.append(_el(f"w:{side}", w=w, type="dxa"))
+        tblpr.append(mar)
+
+    def text_width_twips(self) -> int:
+        m = self.s.page.margin_mm
+        return int(round((210 - m.left - m.right) * TWIPS_PER_MM))
+
+    def principle(self, policy: d.Policy) -> None:
+        table = self.docx.add_table(rows=1, cols=1)
+        self.borders(table)
+        self.cell_width(table, [self.text_width_twips()])
+        cell = table.rows[0].cells[0]
+        cell.paragraphs[0].style = self.docx.styles["FU Principle Label"]
+        cell.paragraphs[0].add_run("■新たな大方針")
+        for i, para in enumerate(policy.principle):
+            cell.add_paragraph(f"{policy.number} {para}" if i == 0 else para, style="FU Principle")
+        for note in policy.notes:
+            cell.add_paragraph(note, style="FU Principle Note")
+        self.docx.add_paragraph()
+
+    def rows_table(self, policy: d.Policy) -> None:
+        total = self.text_width_twips()
+        left = int(round(total * self.s.table.commitment_width_percent / 100))
+        table = self.docx.add_table(rows=1, cols=2)
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        self.borders(table)
+        header = table.rows[0]
+        trpr = header._tr.get_or_add_trPr()
+        trpr.append(_el("w:tblHeader", val="1"))
+        trpr.append(_el("w:cantSplit", val="1"))
+        for cell, text in zip(header.cells, (self.src.commitment_heading, self.src.status_heading)):
+            cell.paragraphs[0].style = self.docx.styles["FU Table Header"]
+            cell.paragraphs[0].add_run(text)
+            shd = _el("w:shd", val="clear", color="auto", fill="E8E8E8")
+            cell._tc.get_or_add_tcPr().append(shd)
+        for row in policy.rows:
+            cells = table.add_row().cells
+            if isinstance(row, d.Omission):
+                merged = cells[0].merge(cells[1])
+                merged.paragraphs[0].style = self.docx.styles["FU Omission"]
+                merged.paragraphs[0].add_run(row.text)
+                continue
+            self.commitment_cell(cells[0], row)
+            self.status_cell(cells[1], row)
+        self.cell_width(table, [left, total - left])
+
+    def commitment_cell(self, cell, row: d.Row) -> None:
+        first = cell.paragraphs[0]
+        if row.category_anchor:
+            first.style = self.docx.styles["Heading 3"]
+            first.add_run(row.category)
+            self.add_bookmark(first, row.category_anchor)
+        else:
+            first.style = self.docx.styles["FU Category"]
+            first.add_run(row.category)
+        for i, para in enumerate(row.commitment):
+            p = cell.add_paragraph(style="FU Commitment")
+            if i == 0:
+                p.paragraph_format.first_line_indent = Pt(0)
+                p.add_run(row.number, style="FU Item Number")
+            p.add_run(para)
+        cell.add_paragraph(row.ministry_tag, style="FU Ministry Tag")
+
+    def list_items(self, cell, items, numbered: bool) -> None:
+        for it in items:
+            level = min(it.level, 3)
+            style = f"FU Numbered {level}" if it.marker not in self.s.markers.bullets else f"FU Bullet {level}"
+            p = cell.add_paragraph(style=style)
+            p.add_run(it.marker)
+            p.add_run().add_tab()
+            p.add_run(it.text)
+            if it.children:
+                self.list_items(cell, it.children, False)
+
+    def status_cell(self, cell, row: d.Row) -> None:
+        first_para = cell.paragraphs[0]
+        used_first = False
+
+        def para(style: str):
+            nonlocal used_first
+            if not used_first:
+                used_first = True
+                first_para.style = self.docx.styles[style]
+                return first_para
+            return cell.add_paragraph(style=style)
+
+        for b in row.status:
+            if isinstance(b, d.ProjectBlock):
+                p = para("FU Project")
+                p.add_run(b.marker)
+                p.add_run().add_tab()
+                p.add_run(b.name + b.reprint_mark)
+                for line in b.budget:
+                    para("FU Budget").add_run(line)
+            elif isinstance(b, d.ListBlock):
+                if not used_first:
+                    used_first = True
+                    first_para._p.getparent().remove(first_para._p)
+                self.list_items(cell, b.items, b.numbered)
+            elif isinstance(b, d.ParagraphBlock):
+                para("FU Paragraph").add_run(b.text)
+            elif isinstance(b, d.NoteBlock):
+                p = para("FU Note")
+                p.add_run(b.marker)
+                p.add_run().add_tab()
+                p.add_run(b.text)
+            elif isinstance(b, d.MinistryTagBlock):
+                para("FU Ministry Tag").add_run(b.text)
+        if not cell.paragraphs:
+            cell.add_paragraph()
+
+    def body(self) -> None:
+        for pi, pillar in enumerate(self.src.pillars):
+            self.heading(pillar.heading, 1, pillar.anchor, page_break=pi > 0)
+            for qi, policy in enumerate(pillar.policies):
+                self.heading(policy.heading, 2, policy.anchor, page_break=qi > 0)
+                self.principle(policy)
+                self.rows_table(policy)
+
+    # --- page setup --------------------------------------------------------------
+    def page_setup(self, section) -> None:
+        m = self.s.page.margin_mm
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin = Mm(m.top), Mm(m.bottom)
+        section.left_margin, section.right_margin = Mm(m.left), Mm(m.right)
+        section.header_distance = section.footer_distance = Mm(8)
+        sectpr = section._sectPr
+        grid = sectpr.find(qn("w:docGrid"))
+        if grid is None:
+            grid = _el("w:docGrid")
+            sectpr.append(grid)
+        grid.set(qn("w:type"), "lines")
+        grid.set(qn("w:linePitch"), "360")
+
+    def footer(self, section) -> None:
+        section.footer.is_linked_to_previous = False
+        p = section.footer.paragraphs[0]
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        self.add_field(p, "PAGE", "1")
+        if self.src.preview:
+            mark = section.footer.add_paragraph(self.src.preview)
+            mark.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        pg = _el("w:pgNumType", start=1)
+        section._sectPr.append(pg)
+
+    def properties(self) -> None:
+        cp = self.docx.core_properties
+        cp.title = self.src.title
+        cp.subject = f"{self.src.title}（{self.src.as_of}）"
+        cp.author = self.src.author
+        cp.last_modified_by = self.src.author
+        cp.created = self.src.created.replace(tzinfo=None)
+        cp.modified = self.src.created.replace(tzinfo=None)
+        cp.revision = 1
+        cp.language = "ja-JP"
+        cp.comments = ""
+        cp.keywords = ""
+
+    def write(self) -> bytes:
+        first = self.docx.sections[0]
+        self.page_setup(first)
+        self.front()
+        if self.src.preview:
+            first.footer.is_linked_to_previous = False
+            first.footer.paragraphs[0].text = self.src.preview
+        body = self.docx.add_section(WD_SECTION.NEW_PAGE)
+        self.page_setup(body)
+        self.footer(body)
+        self.body()
+        self.properties()
+        buf = io.BytesIO()
+        self.docx.save(buf)
+        return normalise_zip(buf.getvalue())
+
+
+def normalise_zip(data: bytes) -> bytes:
+    """Same parts, fixed timestamps and attributes: equal inputs give equal bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            dst.writestr(zi, src.read(info.filename))
+    return out.getvalue()
+
+
+def render_docx(doc: d.Document, settings: Settings, toc_pages: dict[str, int]) -> bytes:
+    """``toc_pages`` maps every TOC anchor to the page number to cache in its entry."""
+    return _Writer(doc, settings, toc_pages).write()

@@ -1,0 +1,176 @@
+"""Resolve stage: numbering, 再掲 marks and the table of contents.
+
+Passes, in this order (each needs the one before):
+1. numbering — pillars 1., policies ① (continuous across pillars), items
+   （①－1） from the order the loader found; nothing is read from the sources;
+2. 再掲 — occurrences of one project (its ``project`` block and every
+   ``reprint`` of it) are ranked in document order; all but the first get the
+   mark, so moving an item moves the mark;
+3. table of contents — built from the numbered tree (``build_toc``), also
+   reused after a preview has filtered rows.
+The result is the intermediate ``Document``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+
+from compiler import document as d
+from compiler import models
+from compiler.settings import Settings
+from compiler.textrules import ERA_DATE_RE, ERAS, _num
+from compiler.validate import Registry, ValidSources, split_ministries
+
+
+def as_of_datetime(as_of: str) -> datetime:
+    """令和5年2月時点 → 2023-02-01 00:00 UTC; ``SOURCE_DATE_EPOCH`` wins when set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    m = ERA_DATE_RE.search(as_of)
+    if m:
+        era, year, month, day = m.groups()
+        greg = ERAS[era][0].year + (1 if year == "元" else _num(year)) - 1
+        return datetime(greg, _num(month) if month else 1, _num(day) if day else 1, tzinfo=timezone.utc)
+    m = re.search(r"(\d{4})年(?:(\d{1,2})月)?", as_of)
+    if m:
+        return datetime(int(m.group(1)), int(m.group(2) or 1), 1, tzinfo=timezone.utc)
+    return datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def _canonical(text: str, registry: Registry) -> frozenset[str]:
+    return frozenset(c for c in (registry.lookup(n) for n in split_ministries(text)) if c)
+
+
+def _bracket(pair, text: str) -> str:
+    return f"{pair[0]}{text}{pair[1]}"
+
+
+class _Resolver:
+    def __init__(self, valid: ValidSources, settings: Settings):
+        self.valid = valid
+        self.s = settings
+        self.registry = valid.registry
+        self.projects: dict[str, models.ProjectBlock] = {}
+        for item in valid.items():
+            for block in item.model.status:
+                if isinstance(block, models.ProjectBlock) and block.id:
+                    self.projects[block.id] = block
+        self.seen_projects: set[str] = set()
+
+    # --- pass 2: 再掲 -------------------------------------------------------
+    def project(self, block, item_id: str, index: int) -> d.ProjectBlock:
+        mk = self.s.markers
+        if isinstance(block, models.ReprintBlock):
+            key = block.reprint
+            source = self.projects[key]
+        else:
+            key = block.id or f"{item_id}#{index}"
+            source = block
+        mark = mk.reprint if key in self.seen_projects else ""
+        self.seen_projects.add(key)
+        return d.ProjectBlock(mk.project, source.project, tuple(_bracket(mk.budget, b) for b in source.budget), mark, key)
+
+    # --- lists ----------------------------------------------------------------
+    def entries(self, entries, numbered: bool, level: int) -> tuple[d.ListItem, ...]:
+        out = []
+        for i, e in enumerate(entries):
+            marker = self.s.markers.numbered[i % len(self.s.markers.numbered)] if numbered else \
+                self.s.markers.bullets[min(level, len(self.s.markers.bullets)) - 1]
+            if isinstance(e, str):
+                out.append(d.ListItem(marker, e, level))
+            else:
+                children: tuple[d.ListItem, ...] = ()
+                if e.bullets:
+                    children = self.entries(e.bullets, False, level + 1)
+                elif e.numbered:
+                    children = self.entries(e.numbered, True, level + 1)
+                out.append(d.ListItem(marker, e.text, level, children))
+        return tuple(out)
+
+    def status(self, item: models.ItemFile) -> tuple[tuple[d.Block, ...], frozenset[str]]:
+        blocks: list[d.Block] = []
+        mentioned: set[str] = set()
+        mk = self.s.markers
+        for i, b in enumerate(item.status):
+            if isinstance(b, (models.ProjectBlock, models.ReprintBlock)):
+                blocks.append(self.project(b, item.id, i))
+            elif isinstance(b, models.BulletsBlock):
+                blocks.append(d.ListBlock(self.entries(b.bullets, False, 1), False))
+            elif isinstance(b, models.NumberedBlock):
+                blocks.append(d.ListBlock(self.entries(b.numbered, True, 1), True))
+            elif isinstance(b, models.TextBlock):
+                blocks.append(d.ParagraphBlock(b.text))
+            elif isinstance(b, models.NoteBlock):
+                blocks.append(d.NoteBlock(mk.note, b.note))
+            elif isinstance(b, models.MinistryBlock):
+                blocks.append(d.MinistryTagBlock(_bracket(mk.ministry, b.ministry)))
+                mentioned |= _canonical(b.ministry, self.registry)
+        return tuple(blocks), frozenset(mentioned)
+
+    # --- pass 1: numbering (and assembly) ----------------------------------
+    def document(self) -> d.Document:
+        s, doc = self.s, self.valid.document
+        pillars = []
+        policy_no = 0
+        for p_index, vp in enumerate(self.valid.pillars, 1):
+            policies = []
+            for vpol in vp.policies:
+                policy_no += 1
+                pnum = s.numbering.policies[policy_no - 1] if policy_no <= len(s.numbering.policies) else f"({policy_no})"
+                rows = []
+                seen_categories: set[str] = set()
+                for i_index, vi in enumerate(vpol.items, 1):
+                    m = vi.model
+                    cat_anchor = None
+                    if m.category not in seen_categories:
+                        seen_categories.add(m.category)
+                        cat_anchor = f"cat-{vpol.model.id}-{len(seen_categories)}"
+                    status, mentioned = self.status(m)
+                    rows.append(d.Row(
+                        item_id=m.id,
+                        number=s.numbering.item.format(policy=pnum, item=i_index),
+                        anchor=f"item-{m.id}",
+                        category=_bracket(s.markers.category, m.category),
+                        category_anchor=cat_anchor,
+                        commitment=tuple(m.commitment),
+                        ministry_tag=_bracket(s.markers.ministry, m.ministry),
+                        responsible=_canonical(m.ministry, self.registry),
+                        mentioned=mentioned,
+                        status=status,
+                        span=vi.sf.span(),
+                    ))
+                policies.append(d.Policy(
+                    id=vpol.model.id, number=pnum, short_title=vpol.model.short_title,
+                    anchor=f"policy-{vpol.model.id}", principle=tuple(vpol.model.principle),
+                    notes=tuple(f"{s.markers.note}{n}" for n in vpol.model.notes), rows=tuple(rows),
+                ))
+            pillars.append(d.Pillar(vp.model.id, s.numbering.pillar.format(n=p_index), vp.model.title,
+                                    f"pillar-{vp.model.id}", tuple(policies)))
+        pillars_t = tuple(pillars)
+        return d.Document(
+            title=doc.title, as_of=doc.as_of, author=doc.author, output_name=doc.output_name,
+            commitment_heading=doc.columns.commitment, status_heading=doc.columns.status,
+            created=as_of_datetime(doc.as_of), pillars=pillars_t, toc=build_toc(pillars_t),
+        )
+
+
+# --- pass 3: table of contents ---------------------------------------------------
+
+def build_toc(pillars) -> tuple[d.TocEntry, ...]:
+    """Pillars, policies and every category (at its first row), in document order."""
+    toc = []
+    for pillar in pillars:
+        toc.append(d.TocEntry(1, pillar.heading, pillar.anchor))
+        for policy in pillar.policies:
+            toc.append(d.TocEntry(2, policy.heading, policy.anchor))
+            for row in policy.rows:
+                if isinstance(row, d.Row) and row.category_anchor:
+                    toc.append(d.TocEntry(3, row.category, row.category_anchor))
+    return tuple(toc)
+
+
+def resolve(valid: ValidSources, settings: Settings) -> d.Document:
+    return _Resolver(valid, settings).document()

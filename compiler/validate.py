@@ -1,0 +1,303 @@
+"""Validate stage: pydantic models per file, then rules across files.
+
+Turns loaded files into typed, ordered sources (``ValidSources``) and reports
+every problem found, not only the first: unknown keys with the nearest valid
+key, missing fields, wrong types, duplicate ids, unknown 再掲 targets, unknown
+ministries, non-contiguous categories, empty status columns, and the text
+rules of ``textrules``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from compiler import models
+from compiler.diagnostics import Diagnostics, Span, nearest
+from compiler.loader import LoadedSources, SourceFile
+
+
+@dataclass
+class VItem:
+    model: models.ItemFile
+    sf: SourceFile
+
+
+@dataclass
+class VPolicy:
+    model: models.PolicyFile
+    sf: SourceFile
+    items: list[VItem] = field(default_factory=list)
+
+
+@dataclass
+class VPillar:
+    model: models.PillarFile
+    sf: SourceFile
+    policies: list[VPolicy] = field(default_factory=list)
+
+
+@dataclass
+class Registry:
+    """Ministry registry: canonical short names and their aliases."""
+
+    canonical: dict[str, str]  # any accepted name → canonical name
+    ministries: list[models.Ministry]
+
+    @classmethod
+    def from_document(cls, doc: models.DocumentFile) -> "Registry":
+        table: dict[str, str] = {}
+        for m in doc.ministries:
+            for name in (m.name, m.full_name, *m.aliases):
+                if name:
+                    table[name] = m.name
+        return cls(table, list(doc.ministries))
+
+    def lookup(self, name: str) -> str | None:
+        return self.canonical.get(name.strip())
+
+    def suggest(self, name: str) -> str | None:
+        found = nearest(name, self.canonical.keys(), cutoff=0.3)
+        return self.canonical[found] if found else None
+
+
+@dataclass
+class ValidSources:
+    document: models.DocumentFile
+    document_sf: SourceFile
+    registry: Registry
+    pillars: list[VPillar]
+
+    def items(self):
+        for pillar in self.pillars:
+            for policy in pillar.policies:
+                yield from policy.items
+
+
+# --- pydantic errors → diagnostics -------------------------------------------
+
+def _data_path(data: Any, loc: tuple) -> tuple:
+    """Follow a pydantic ``loc`` through the data, skipping union tags."""
+    path: list = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            path.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            path.append(part)
+            cur = cur[part]
+    return tuple(path)
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple, data: Any) -> list[str]:
+    """Field names valid at the place of an unknown key (for the nearest-key hint)."""
+    parent = _data_path(data, loc[:-1])
+    value = data
+    for p in parent:
+        value = value[p]
+    kind = models._block_kind(value) if isinstance(value, dict) else None
+    if kind:
+        block = {
+            "project": models.ProjectBlock, "reprint": models.ReprintBlock, "bullets": models.BulletsBlock,
+            "numbered": models.NumberedBlock, "text": models.TextBlock, "note": models.NoteBlock,
+            "ministry": models.MinistryBlock,
+        }[kind]
+        if "status" in parent:
+            if len(parent) == 2:
+                return list(block.model_fields)
+            return list(models.ListEntry.model_fields)
+    target: Any = model
+    for p in parent:
+        if isinstance(p, int) or target is None:
+            continue
+        f = getattr(target, "model_fields", {}).get(p)
+        target = None
+        if f is not None:
+            ann = f.annotation
+            for candidate in (ann, *getattr(ann, "__args__", ())):
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                    target = candidate
+                for inner in getattr(candidate, "__args__", ()):
+                    if isinstance(inner, type) and issubclass(inner, BaseModel):
+                        target = inner
+    if target is None and "status" in parent:
+        return list(models.ListEntry.model_fields)
+    return list(getattr(target, "model_fields", {}))
+
+
+def report_validation_error(exc: ValidationError, model: type[BaseModel], sf: SourceFile, diags: Diagnostics) -> None:
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path = _data_path(sf.data, loc)
+        etype = err["type"]
+        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if etype == "extra_forbidden":
+            key = loc[-1]
+            allowed = _allowed_keys(model, loc, sf.data)
+            guess = nearest(str(key), allowed, cutoff=0.4)
+            if key in models.BLOCK_KINDS:
+                hint = "ブロックごとに行頭を「- 」で始めてください（1 つのブロックには種類を 1 つだけ書きます）。"
+            elif guess:
+                hint = f"もしかして：{guess}"
+            else:
+                hint = f"使える項目：{', '.join(allowed)}" if allowed else None
+            diags.error("E010", f"不明な項目「{key}」があります。", sf.span(path + (key,), key=True), hint)
+        elif etype == "missing":
+            diags.error("E011", f"必須の項目「{loc[-1]}」がありません。", sf.span(path),
+                        f"「{loc[-1]}: …」を書き足してください。")
+        elif etype == "union_tag_not_found" or etype == "union_tag_invalid":
+            diags.error("E015", "ブロックの種類が分かりません。", sf.span(path),
+                        "project, reprint, bullets, numbered, text, note, ministry のどれか 1 つで始めてください。")
+        elif etype == "empty_text" or (etype == "string_too_short"):
+            diags.error("E013", f"「{field_name}」が空です。", sf.span(path), "文章を書くか、この行を消してください。")
+        elif etype == "too_short":
+            diags.error("E013", f"「{field_name}」に 1 つ以上書いてください。", sf.span(path))
+        elif etype == "string_pattern_mismatch":
+            if field_name == "output_name":
+                diags.error("E014", "出力ファイル名には半角英数字と . _ - だけが使えます。", sf.span(path),
+                            "例: output_name: followup")
+            else:
+                diags.error("E014", f"id「{err.get('input')}」に使えない文字があります。", sf.span(path),
+                            "id は半角の英小文字・数字・ハイフンで書いてください（例: revic-support）。")
+        elif etype == "two_lists":
+            diags.error("E015", "bullets と numbered は同時に書けません。", sf.span(path), "どちらか一方にしてください。")
+        elif etype in ("string_type", "list_type", "model_type", "model_attributes_type", "dict_type"):
+            want = {"string_type": "文字列", "list_type": "リスト（行頭が「- 」）", "dict_type": "「項目: 値」の組"}.get(etype, "「項目: 値」の組")
+            got = type(err.get("input")).__name__
+            extra = "（数字や日付だけの値は引用符 \" \" で囲んでください）" if got in ("int", "float", "date", "datetime", "bool") else ""
+            diags.error("E012", f"「{field_name or '値'}」には{want}を書いてください{extra}。", sf.span(path))
+        else:
+            diags.error("E012", f"「{field_name or '値'}」の値が正しくありません（{err['msg']}）。", sf.span(path))
+
+
+def validate_file(model: type[BaseModel], sf: SourceFile | None, diags: Diagnostics):
+    if sf is None:
+        return None
+    if not isinstance(sf.data, dict):
+        diags.error("E004", "ファイルの中身が「項目: 値」の形になっていません。", sf.span(),
+                    "docs/source-format.md の例のように書いてください。" if sf.data is not None else "ファイルが空です。")
+        return None
+    try:
+        return model.model_validate(sf.data)
+    except ValidationError as exc:
+        report_validation_error(exc, model, sf, diags)
+        return None
+
+
+# --- cross-file rules -----------------------------------------------------------
+
+def split_ministries(text: str) -> list[str]:
+    """「内閣官房・内閣府、経産省等」 → ["内閣官房", "内閣府", "経産省"]."""
+    import re
+
+    names = []
+    for part in re.split(r"[・、，,／/]", text):
+        part = part.strip()
+        if part.endswith("等") and len(part) > 1:
+            part = part[:-1]
+        if part:
+            names.append(part)
+    return names
+
+
+def _check_ministries(text: str, span: Span, registry: Registry, diags: Diagnostics) -> None:
+    for name in split_ministries(text):
+        if registry.lookup(name) is None:
+            guess = registry.suggest(name)
+            diags.error("E023", f"府省庁名「{name}」は document.yaml の登録簿にありません。", span,
+                        f"もしかして：{guess}" if guess else "document.yaml の ministries に登録してください。")
+
+
+def _check_cross(valid: ValidSources, diags: Diagnostics) -> None:
+    seen_ids: dict[str, Span] = {}
+
+    def claim(ident: str, span: Span, what: str) -> None:
+        if ident in seen_ids:
+            diags.error("E020", f"{what}の id「{ident}」が重複しています（最初は {seen_ids[ident]}）。", span,
+                        "id は文書全体で一意にしてください。")
+        else:
+            seen_ids[ident] = span
+
+    for pillar in valid.pillars:
+        claim(pillar.model.id, pillar.sf.span(("id",)), "柱")
+        for policy in pillar.policies:
+            claim(policy.model.id, policy.sf.span(("id",)), "政策")
+    projects: dict[str, Span] = {}
+    item_ids: set[str] = set()
+    for item in valid.items():
+        claim(item.model.id, item.sf.span(("id",)), "取組方針")
+        item_ids.add(item.model.id)
+        for i, block in enumerate(item.model.status):
+            if isinstance(block, models.ProjectBlock) and block.id:
+                claim(block.id, item.sf.span(("status", i, "id")), "事業")
+                projects[block.id] = item.sf.span(("status", i, "id"))
+
+    first_seen: dict[tuple, Span] = {}
+    for pillar in valid.pillars:
+        for policy in pillar.policies:
+            categories_done: set[str] = set()
+            previous = None
+            for item in policy.items:
+                m, sf = item.model, item.sf
+                _check_ministries(m.ministry, sf.span(("ministry",)), valid.registry, diags)
+                if m.category != previous:
+                    if m.category in categories_done:
+                        diags.warning("W104", f"分類【{m.category}】の取組方針が連続していません。", sf.span(("category",)),
+                                      "同じ分類の取組方針が並ぶようにファイル名の番号を付け直してください。")
+                    categories_done.add(m.category)
+                    previous = m.category
+                if not m.status:
+                    diags.warning("W101", "取組状況（status）がまだ書かれていません。", sf.span(("status",), key=True) if "status" in sf.data else sf.span(),
+                                  "status に事業名や取組状況を書いてください（リリースビルドではエラーになります）。")
+                for i, block in enumerate(m.status):
+                    span = sf.span(("status", i))
+                    if isinstance(block, models.MinistryBlock):
+                        _check_ministries(block.ministry, sf.span(("status", i, "ministry")), valid.registry, diags)
+                    elif isinstance(block, models.ReprintBlock):
+                        if block.reprint not in projects:
+                            hint = "再掲する事業の project ブロックに id: を付け、その id を書いてください。"
+                            if block.reprint in item_ids:
+                                diags.error("E022", f"再掲の参照先「{block.reprint}」は取組方針の id です。", sf.span(("status", i, "reprint")),
+                                            "再掲できるのは事業（project ブロック）だけです。" + hint)
+                            else:
+                                guess = nearest(block.reprint, projects.keys())
+                                diags.error("E021", f"再掲の参照先「{block.reprint}」という事業がありません。", sf.span(("status", i, "reprint")),
+                                            f"もしかして：{guess}" if guess else hint)
+                    elif isinstance(block, models.ProjectBlock):
+                        key = (block.project, tuple(block.budget))
+                        if key in first_seen and first_seen[key] != span:
+                            diags.warning("W105", f"事業「{block.project}」は {first_seen[key]} と同じ名前・予算で既に出ています。", span,
+                                          "再掲なら、最初の事業に id: を付けて「- reprint: その id」と書いてください。")
+                        first_seen.setdefault(key, span)
+
+
+def validate(loaded: LoadedSources, diags: Diagnostics) -> ValidSources | None:
+    """Validate all files; ``None`` when the sources cannot be resolved."""
+    from compiler import textrules
+
+    document = validate_file(models.DocumentFile, loaded.document, diags)
+    pillars: list[VPillar] = []
+    for pdir in loaded.pillars:
+        pmodel = validate_file(models.PillarFile, pdir.file, diags)
+        vpillar = VPillar(pmodel, pdir.file) if pmodel else None
+        for poldir in pdir.policies:
+            polmodel = validate_file(models.PolicyFile, poldir.file, diags)
+            vpolicy = VPolicy(polmodel, poldir.file) if polmodel else None
+            for sf in poldir.items:
+                imodel = validate_file(models.ItemFile, sf, diags)
+                if imodel and vpolicy:
+                    vpolicy.items.append(VItem(imodel, sf))
+            if vpillar and vpolicy:
+                vpillar.policies.append(vpolicy)
+        if vpillar:
+            pillars.append(vpillar)
+    for sf in loaded.all_files():
+        textrules.check_file(sf, diags)
+    if document is None:
+        return None
+    valid = ValidSources(document, loaded.document, Registry.from_document(document), pillars)
+    _check_cross(valid, diags)
+    return valid
