@@ -99,12 +99,14 @@ class _Styles:
                 p.alignment = align
             p.keep_with_next = keep_next or None
             p.page_break_before = page_break or None
-            if hanging:
-                p.tab_stops.add_tab_stop(Pt(left))
             return st
 
         em = size
+        hang = size * 1.25  # marker + tab: a full-width marker must end before the indent
         para("Title", font=head_font, bold=True, size_pt=16, align=WD_ALIGN_PARAGRAPH.CENTER, after=4)
+        title_ppr = styles["Title"].element.get_or_add_pPr()
+        for border in title_ppr.findall(qn("w:pBdr")):
+            title_ppr.remove(border)
         para("FU As Of", align=WD_ALIGN_PARAGRAPH.RIGHT, after=8)
         para("TOC Heading", font=head_font, bold=True, size_pt=12, align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
         for level, (indent, font, bold) in enumerate(((0, head_font, True), (em, head_font, False), (2 * em, None, False)), 1):
@@ -117,18 +119,18 @@ class _Styles:
         para("FU Category", font=head_font, bold=True, after=1)
         para("FU Principle Label", font=head_font, bold=True, after=2)
         para("FU Principle", first=em)
-        para("FU Principle Note", size_pt=size - 1, left=em, hanging=em, before=2)
+        para("FU Principle Note", size_pt=size - 1, left=hang, hanging=hang, before=2)
         para("FU Table Header", font=head_font, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
         para("FU Commitment", first=em, after=2)
         para("FU Ministry Tag", align=WD_ALIGN_PARAGRAPH.RIGHT)
-        para("FU Project", font=head_font, left=em, hanging=em, before=3)
-        para("FU Budget", left=em, after=1)
+        para("FU Project", font=head_font, left=hang, hanging=hang, before=3)
+        para("FU Budget", left=hang, after=1)
         para("FU Paragraph", before=1, after=1)
-        para("FU Note", size_pt=size - 0.5, left=em, hanging=em, before=1, after=1)
+        para("FU Note", size_pt=size - 0.5, left=hang, hanging=hang, before=1, after=1)
         para("FU Omission", align=WD_ALIGN_PARAGRAPH.CENTER)
         for level in (1, 2, 3):
-            para(f"FU Bullet {level}", left=em * level, hanging=em, before=1)
-            para(f"FU Numbered {level}", left=em * level, hanging=em, before=1)
+            para(f"FU Bullet {level}", left=hang * level, hanging=hang, before=1)
+            para(f"FU Numbered {level}", left=hang * level, hanging=hang, before=1)
         ch = styles.add_style("FU Item Number", WD_STYLE_TYPE.CHARACTER)
         _set_fonts(ch.element.get_or_add_rPr(), head_font, s.fonts.word_fallback)
         for level in (1, 2, 3):
@@ -141,16 +143,22 @@ class _Styles:
         return Mm(210 - m.left - m.right)
 
 
+def bookmark_names(doc: d.Document) -> dict[str, str]:
+    """TOC anchor → the ``_Toc`` bookmark name written on its heading."""
+    return {e.anchor: f"{BOOKMARK_PREFIX}{n:08d}" for n, e in enumerate(doc.toc, 1)}
+
+
 class _Writer:
     def __init__(self, doc: d.Document, settings: Settings, toc_pages: dict[str, int]):
         self.src, self.s, self.pages = doc, settings, toc_pages
         self.docx = new_docx()
         self.bookmark_ids = {e.anchor: n for n, e in enumerate(doc.toc, 1)}
+        self.names = bookmark_names(doc)
         self._styles = _Styles(self.docx, settings)
 
     # --- helpers ---------------------------------------------------------
     def bookmark_name(self, anchor: str) -> str:
-        return f"{BOOKMARK_PREFIX}{self.bookmark_ids[anchor]:08d}"
+        return self.names[anchor]
 
     def add_bookmark(self, paragraph, anchor: str) -> None:
         if anchor not in self.bookmark_ids:
@@ -182,9 +190,6 @@ class _Writer:
     # --- front matter --------------------------------------------------------
     def front(self) -> None:
         docx, src = self.docx, self.src
-        docx.add_paragraph(src.title, style="Title")
-        docx.add_paragraph(src.as_of, style="FU As Of")
-        docx.add_paragraph("目次", style="TOC Heading")
         entries = src.toc
         for i, e in enumerate(entries):
             p = docx.add_paragraph(style=f"toc {e.level}")
@@ -387,7 +392,6 @@ class _Writer:
         if grid is None:
             grid = _el("w:docGrid")
             sectpr.append(grid)
-        grid.set(qn("w:type"), "lines")
         grid.set(qn("w:linePitch"), "360")
 
     def footer(self, section) -> None:
@@ -399,7 +403,7 @@ class _Writer:
             mark = section.footer.add_paragraph(self.src.preview)
             mark.alignment = WD_ALIGN_PARAGRAPH.LEFT
         pg = _el("w:pgNumType", start=1)
-        section._sectPr.append(pg)
+        section._sectPr.find(qn("w:cols")).addprevious(pg)  # schema order: pgNumType before cols
 
     def properties(self) -> None:
         cp = self.docx.core_properties
@@ -414,14 +418,30 @@ class _Writer:
         cp.comments = ""
         cp.keywords = ""
 
+    @staticmethod
+    def columns(section, count: int) -> None:
+        sectpr = section._sectPr
+        cols = sectpr.find(qn("w:cols"))
+        if cols is None:
+            cols = _el("w:cols")
+            sectpr.append(cols)
+        cols.set(qn("w:num"), str(count))
+        cols.set(qn("w:space"), str(int(8 * TWIPS_PER_MM)))
+
     def write(self) -> bytes:
-        first = self.docx.sections[0]
-        self.page_setup(first)
-        self.front()
+        title = self.docx.sections[0]
+        self.page_setup(title)
         if self.src.preview:
-            first.footer.is_linked_to_previous = False
-            first.footer.paragraphs[0].text = self.src.preview
+            title.footer.is_linked_to_previous = False
+            title.footer.paragraphs[0].text = self.src.preview
+        self.docx.add_paragraph(self.src.title, style="Title")
+        self.docx.add_paragraph(self.src.as_of, style="FU As Of")
+        self.docx.add_paragraph("目次", style="TOC Heading")
+        toc = self.docx.add_section(WD_SECTION.CONTINUOUS)  # the contents in two columns
+        self.columns(toc, 2)
+        self.front()
         body = self.docx.add_section(WD_SECTION.NEW_PAGE)
+        self.columns(body, 1)
         self.page_setup(body)
         self.footer(body)
         self.body()

@@ -1,0 +1,74 @@
+"""Run by LibreOffice's own Python (python3-uno), not imported by the package.
+
+Usage: python3 uno_pages.py IN.docx OUT.json PROFILE_URL [PDF_OUT]
+Loads the DOCX in a headless LibreOffice, lets it lay the document out, and
+writes the physical page (1-based) of every ``_Toc`` bookmark to OUT.json.
+With PDF_OUT it also exports that layout to PDF (used by the tests).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import uno
+from com.sun.star.beans import PropertyValue
+from com.sun.star.connection import NoConnectException
+
+
+def prop(name, value):
+    p = PropertyValue()
+    p.Name, p.Value = name, value
+    return p
+
+
+def main():
+    docx, out, profile = sys.argv[1:4]
+    pdf_out = sys.argv[4] if len(sys.argv) > 4 else None
+    pipe = f"followup_{os.getpid()}"
+    proc = subprocess.Popen(
+        ["soffice", f"-env:UserInstallation={profile}", "--headless", "--invisible", "--nologo",
+         "--norestore", "--nodefault", "--nolockcheck", f"--accept=pipe,name={pipe};urp;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+        ctx = None
+        deadline = time.time() + 60
+        while ctx is None:
+            try:
+                ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+            except NoConnectException:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise SystemExit("LibreOffice did not start")
+                time.sleep(0.05)
+        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(docx)), "_blank", 0,
+                                           (prop("Hidden", True),))
+        cursor = doc.getCurrentController().getViewCursor()
+        bookmarks = doc.getBookmarks()
+        pages = {}
+        for name in bookmarks.getElementNames():
+            if name.startswith("_Toc"):
+                cursor.gotoRange(bookmarks.getByName(name).getAnchor(), False)
+                pages[name] = cursor.getPage()
+        if pdf_out:
+            doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(pdf_out)),
+                           (prop("FilterName", "writer_pdf_Export"),))
+        doc.close(True)
+        with open(out, "w", encoding="utf-8") as fh:
+            json.dump(pages, fh)
+        try:
+            desktop.terminate()
+        except Exception:
+            pass
+    finally:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
