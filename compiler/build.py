@@ -117,3 +117,120 @@ def render(doc: Document, settings: Settings, formats: set[str], diags: Diagnost
             out.notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
         out.docx = data
     return out
+
+
+@dataclass
+class BuildResult:
+    written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    document: Document | None = None
+
+
+def source_revision(sources: Path) -> str | None:
+    """``git describe``-like revision of the sources, with ``-dirty`` when they have local changes."""
+    import subprocess
+
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=sources, capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=sources, capture_output=True, text=True, timeout=10)
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest(doc: Document, files: dict[Path, bytes], revision: str | None) -> bytes:
+    """``manifest.json`` of a release: hashes, sizes, counts, versions (sorted keys, no timestamps)."""
+    import hashlib
+    import json
+    from collections import Counter
+
+    from compiler import __version__
+
+    per_pillar, per_policy, per_ministry = Counter(), Counter(), Counter()
+    for pillar in doc.pillars:
+        for policy in pillar.policies:
+            for row in policy.rows:
+                if hasattr(row, "responsible"):
+                    per_pillar[pillar.heading] += 1
+                    per_policy[policy.heading] += 1
+                    for m in sorted(row.responsible | row.mentioned):
+                        per_ministry[m] += 1
+    try:
+        import weasyprint
+        import docx
+
+        versions = {"weasyprint": weasyprint.__version__, "python-docx": getattr(docx, "__version__", "")}
+    except ImportError:  # pragma: no cover
+        versions = {}
+    data = {
+        "tool": "followup",
+        "version": __version__,
+        "libraries": versions,
+        "source_revision": revision,
+        "title": doc.title,
+        "as_of": doc.as_of,
+        "files": {p.name: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for p, b in sorted(files.items())},
+        "items": {"total": sum(per_pillar.values()), "per_pillar": dict(per_pillar),
+                  "per_policy": dict(per_policy), "per_ministry": dict(sorted(per_ministry.items()))},
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def run_build(sources: Path, out_dir: Path, diags: Diagnostics, formats: set[str] = frozenset({"pdf", "docx"}),
+              release: bool = False, libreoffice_pages: bool = False, ministries: list[str] | None = None,
+              progress: Callable[[str], None] = lambda s: None) -> BuildResult:
+    """The whole pipeline for ``build`` (no ``ministries``) and ``preview`` (one file pair per ministry)."""
+    result = BuildResult()
+    progress("原稿を検査しています")
+    compiled = compile_sources(sources, diags)
+    doc = compiled.document
+    if doc is None:
+        return result
+    settings = compiled.settings
+    targets: list[tuple[Document, Path, str]] = []  # document, folder, file stem
+    if ministries is None:
+        targets.append((doc, out_dir, doc.output_name))
+    else:
+        from datetime import date
+
+        from compiler.preview import select
+
+        registry = compiled.valid.registry
+        revision = source_revision(Path(sources))
+        for name in ministries:
+            canonical = registry.lookup(name)
+            if canonical is None:
+                known = "、".join(m.name for m in registry.ministries)
+                guess = registry.suggest(name)
+                diags.error("E024", f"府省庁「{name}」は登録されていません。", None,
+                            (f"もしかして：{guess}。" if guess else "") + f"登録されている府省庁：{known}")
+                continue
+            mark = f"プレビュー（{canonical}）　作成 {date.today().isoformat()}" + (f"　版 {revision}" if revision else "") \
+                + "　正式な文書ではありません"
+            targets.append((select(doc, canonical, settings, mark), out_dir / "preview", canonical))
+        if diags.has_errors:
+            return result
+    files: dict[Path, bytes] = {}
+    for target, folder, stem in targets:
+        rendered = render(target, settings, formats, diags, release=release,
+                          libreoffice_pages=libreoffice_pages, progress=progress)
+        if rendered is None or diags.has_errors:
+            return result
+        try:
+            if rendered.pdf is not None:
+                files[safe_child(folder, f"{stem}.pdf")] = rendered.pdf
+            if rendered.docx is not None:
+                files[safe_child(folder, f"{stem}.docx")] = rendered.docx
+        except ValueError:
+            diags.error("E060", f"出力ファイル名「{stem}」はフォルダの外を指すため使えません。", None,
+                        "document.yaml の output_name や府省庁名に / や .. を使わないでください。")
+            return result
+        result.notes.extend(n for n in rendered.notes if n not in result.notes)
+    if release:
+        files[safe_child(out_dir, "manifest.json")] = manifest(doc, files, source_revision(Path(sources)))
+    result.written = write_atomic(files, diags)
+    result.document = doc
+    return result
+

@@ -73,47 +73,91 @@ def check(sources: Path, fmt: str, strict: bool) -> None:
         click.echo(f"OK: 取組方針 {n} 件、政策 {sum(len(p.policies) for p in doc.pillars)} 件、柱 {len(doc.pillars)} 件", err=True)
 
 
+def _finish(result, diags: Diagnostics, fmt: str, sources: Path, quiet: bool) -> None:
+    _report(diags, fmt, sources)
+    if diags.has_errors or not result.written:
+        click.echo("エラーがあるため、何も出力していません（前回の出力はそのままです）。", err=True)
+        sys.exit(1)
+    if not quiet:
+        for note in result.notes:
+            click.echo(f"注: {note}", err=True)
+    for path in result.written:
+        click.echo(f"出力: {path}（{path.stat().st_size:,} バイト）", err=True)
+
+
 @main.command(context_settings=CONTEXT)
 @sources_option
 @out_option
 @format_option
 @click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る")
 @click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る")
-@click.option("--release", is_flag=True, help="リリースビルド：警告をエラーにし、再現可能な PDF/UA と LibreOffice で確かめた目次の DOCX を作る")
+@click.option("--release", is_flag=True,
+              help="リリースビルド：警告もエラーにし、再現可能な PDF/UA と LibreOffice で確かめた目次の DOCX、manifest.json を作る")
 @click.option("--libreoffice-pages", is_flag=True, help="DOCX の目次のページ番号を LibreOffice の組版で確定する")
-@click.option("-q", "--quiet", is_flag=True, help="進行状況を表示しない")
+@click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない")
 def build(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: bool, release: bool,
           libreoffice_pages: bool, quiet: bool) -> None:
     """原稿から output/<名前>.pdf と output/<名前>.docx を作ります。"""
-    from compiler.build import compile_sources, render, safe_child, write_atomic
+    from compiler.build import run_build
 
     if not (want_pdf or want_docx):
         raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
     formats = {f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on}
     diags = Diagnostics(strict=release)
-    progress = _progress(quiet)
-    progress("原稿を検査しています")
+    result = run_build(sources, Path(out) if out else OUTPUT_DIR, diags, formats, release=release,
+                       libreoffice_pages=libreoffice_pages, progress=_progress(quiet))
+    _finish(result, diags, fmt, sources, quiet)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--ministry", "-m", "ministries", multiple=True, required=True,
+              help="府省庁名（略称・正式名称のどちらでも。繰り返し指定できます）")
+@sources_option
+@out_option
+@format_option
+@click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る")
+@click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る")
+@click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない")
+def preview(ministries: tuple[str, ...], sources: Path, out: Path | None, fmt: str, want_pdf: bool,
+            want_docx: bool, quiet: bool) -> None:
+    """府省庁ごとのプレビュー（番号は完成版と同じ）を output/preview/<府省庁>.pdf/.docx に作ります。"""
+    from compiler.build import run_build
+
+    if not (want_pdf or want_docx):
+        raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
+    formats = {f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on}
+    diags = Diagnostics()
+    result = run_build(sources, Path(out) if out else OUTPUT_DIR, diags, formats, ministries=list(ministries),
+                       progress=_progress(quiet))
+    _finish(result, diags, fmt, sources, quiet)
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@format_option
+def ministries(sources: Path, fmt: str) -> None:
+    """登録されている府省庁と、担当・言及している取組方針の件数を一覧にします。"""
+    import json
+
+    from compiler.build import compile_sources
+    from compiler.preview import concerns
+
+    diags = Diagnostics()
     compiled = compile_sources(sources, diags)
-    doc = compiled.document
-    rendered = None
-    if doc is not None:
-        rendered = render(doc, compiled.settings, formats, diags, release=release,
-                          libreoffice_pages=libreoffice_pages, progress=progress)
-    if rendered is None or diags.has_errors:
+    if compiled.document is None:
         _report(diags, fmt, sources)
-        click.echo("エラーがあるため、何も出力していません（前回の出力はそのままです）。", err=True)
         sys.exit(1)
-    out_dir = Path(out) if out else OUTPUT_DIR
-    files = {}
-    if rendered.pdf is not None:
-        files[safe_child(out_dir, f"{doc.output_name}.pdf")] = rendered.pdf
-    if rendered.docx is not None:
-        files[safe_child(out_dir, f"{doc.output_name}.docx")] = rendered.docx
-    written = write_atomic(files, diags)
-    _report(diags, fmt, sources)
-    if diags.has_errors:
-        sys.exit(1)
-    for note in rendered.notes:
-        click.echo(f"注: {note}", err=True)
-    for path in written:
-        click.echo(f"出力: {path}（{path.stat().st_size:,} バイト）", err=True)
+    rows = list(compiled.document.rows())
+    table = []
+    for m in compiled.valid.registry.ministries:
+        table.append({
+            "name": m.name, "full_name": m.full_name or m.name, "aliases": list(m.aliases),
+            "responsible": sum(1 for r in rows if m.name in r.responsible),
+            "included": sum(1 for r in rows if concerns(r, m.name)),
+        })
+    if fmt == "json":
+        click.echo(json.dumps(table, ensure_ascii=False, indent=2))
+        return
+    click.echo("略称\t正式名称\t担当\tプレビュー収録\t別名")
+    for t in table:
+        click.echo(f"{t['name']}\t{t['full_name']}\t{t['responsible']}\t{t['included']}\t{'、'.join(t['aliases'])}")

@@ -62,6 +62,7 @@ class Row:
     """One row of the table: a commitment and its status."""
 
     item_id: str
+    label: str  # "①－1"
     number: str  # "（①－1）"
     anchor: str
     category: str  # "【中小機構】"

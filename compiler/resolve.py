@@ -131,7 +131,8 @@ class _Resolver:
                     status, mentioned = self.status(m)
                     rows.append(d.Row(
                         item_id=m.id,
-                        number=s.numbering.item.format(policy=pnum, item=i_index),
+                        label=s.numbering.label.format(policy=pnum, item=i_index),
+                        number=s.numbering.item.format(label=s.numbering.label.format(policy=pnum, item=i_index)),
                         anchor=f"item-{m.id}",
                         category=_bracket(s.markers.category, m.category),
                         category_anchor=cat_anchor,

@@ -65,7 +65,10 @@ class Markers(_M):
 
 class Numbering(_M):
     policies: str
+    label: str
     item: str
+    omitted: str
+    omitted_range: str
     pillar: str
 
 
