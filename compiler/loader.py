@@ -23,6 +23,7 @@ DOCUMENT_FILE = "document.yaml"
 PILLAR_FILE = "pillar.yaml"
 POLICY_FILE = "policy.yaml"
 SKIPPED_DIRS = {"corrections"}
+CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
 
 @dataclass
@@ -92,29 +93,35 @@ def _yaml():
     return y
 
 
+def _position(getter, key, sf: SourceFile, parent: Path_) -> tuple[int, int]:
+    """1-based (line, column) from ruamel's 0-based marks; the parent's when ruamel has none."""
+    try:
+        line, col = getter(key)
+        return line + 1, col + 1
+    except (TypeError, KeyError, IndexError):
+        return sf.positions.get(parent, (1, 1))
+
+
 def _convert(node: Any, path: Path_, sf: SourceFile, diags: Diagnostics) -> Any:
     """ruamel round-trip nodes → plain values, recording positions."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     tag = getattr(node, "tag", None)
     tag_value = getattr(tag, "value", None) if tag is not None else None
-    if tag_value and not str(tag_value).startswith("tag:yaml.org,2002:"):
+    if tag_value and str(tag_value) not in CORE_TAGS:
         diags.error("E012", f"YAML のタグ {tag_value} は使えません。", sf.span(path), "タグ（! で始まる記号）を消して、値だけを書いてください。")
         return None
     if isinstance(node, CommentedMap):
         out = {}
         for k in node:
-            line, col = node.lc.key(k)
-            sf.key_positions[path + (k,)] = (line + 1, col + 1)
-            vline, vcol = node.lc.value(k)
-            sf.positions[path + (k,)] = (vline + 1, vcol + 1)
+            sf.key_positions[path + (k,)] = _position(node.lc.key, k, sf, path)
+            sf.positions[path + (k,)] = _position(node.lc.value, k, sf, path)
             out[str(k) if not isinstance(k, (int, float, bool)) else k] = _convert(node[k], path + (k,), sf, diags)
         return out
     if isinstance(node, CommentedSeq):
         out_list = []
         for i, v in enumerate(node):
-            line, col = node.lc.item(i)
-            sf.positions[path + (i,)] = (line + 1, col + 1)
+            sf.positions[path + (i,)] = _position(node.lc.item, i, sf, path)
             out_list.append(_convert(v, path + (i,), sf, diags))
         return out_list
     if isinstance(node, str):

@@ -94,7 +94,7 @@ def _data_path(data: Any, loc: tuple) -> tuple:
 
 def _allowed_keys(model: type[BaseModel], loc: tuple, data: Any) -> list[str]:
     """Field names valid at the place of an unknown key (for the nearest-key hint)."""
-    parent = _data_path(data, loc[:-1])
+    parent = _data_path(data, loc)[:-1]
     value = data
     for p in parent:
         value = value[p]
@@ -136,6 +136,7 @@ def report_validation_error(exc: ValidationError, model: type[BaseModel], sf: So
         field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
         if etype == "extra_forbidden":
             key = loc[-1]
+            path = _data_path(sf.data, loc)[:-1]
             allowed = _allowed_keys(model, loc, sf.data)
             guess = nearest(str(key), allowed, cutoff=0.4)
             if key in models.BLOCK_KINDS:
