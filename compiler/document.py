@@ -138,3 +138,37 @@ class Document:
                 for row in policy.rows:
                     if isinstance(row, Row):
                         yield row
+
+
+def dump(doc: Document) -> str:
+    """A readable, stable text form of the document (golden tests, debugging)."""
+    out = [f"# {doc.title} / {doc.as_of}", "## TOC"]
+    out += [f"{'  ' * (e.level - 1)}{e.label} -> #{e.anchor}" for e in doc.toc]
+
+    def items(entries, depth):
+        for it in entries:
+            out.append(f"{'  ' * depth}{it.marker} {it.text}")
+            items(it.children, depth + 1)
+
+    for pillar in doc.pillars:
+        out.append(f"## {pillar.heading}")
+        for policy in pillar.policies:
+            out.append(f"### {policy.heading}")
+            out += [f"  ■ {p}" for p in policy.principle] + [f"  {n}" for n in policy.notes]
+            for row in policy.rows:
+                if isinstance(row, Omission):
+                    out.append(f"  {row.text}")
+                    continue
+                out.append(f"  {row.number} {row.category}{' *' if row.category_anchor else ''} [{row.item_id}]")
+                out += [f"    | {p}" for p in row.commitment] + [f"    | {row.ministry_tag}"]
+                for b in row.status:
+                    if isinstance(b, ProjectBlock):
+                        out.append(f"    {b.marker}{b.name}{b.reprint_mark}")
+                        out += [f"      {line}" for line in b.budget]
+                    elif isinstance(b, ListBlock):
+                        items(b.items, 3)
+                    elif isinstance(b, NoteBlock):
+                        out.append(f"    {b.marker}{b.text}")
+                    else:
+                        out.append(f"    {b.text}")
+    return "\n".join(out) + "\n"
