@@ -23,9 +23,10 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def pdf_pages(pdf: Path) -> list[str]:
-    """Text of every page (poppler's pdftotext, reading order)."""
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+def pdf_pages(pdf: Path, layout: bool = False) -> list[str]:
+    """Text of every page (poppler's pdftotext; reading order, or physical layout with ``layout``)."""
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(pdf), "-"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     pages = out.split("\f")
     if pages and not pages[-1].strip():
         pages = pages[:-1]
@@ -78,3 +79,91 @@ def build(sources: Path, out: Path, **kwargs):
     diags = Diagnostics(strict=kwargs.get("release", False))
     result = run_build(Path(sources), Path(out), diags, **kwargs)
     return result, diags
+
+
+def footer_number(page_text: str) -> int | None:
+    """The printed page number: the last line of the page that is only digits."""
+    for line in reversed(page_text.strip().splitlines()):
+        if line.strip():
+            return int(line.strip()) if line.strip().isdigit() else None
+    return None
+
+
+def toc_printed_numbers(pages: list[str], labels: list[str]) -> dict[str, int]:
+    """Read 「label ..... N」 lines of the table of contents (on the pages before the first numbered page)."""
+    front = []
+    for text in pages:
+        if footer_number(text) is not None:
+            break
+        front.append(text)
+    lines, buffer = [], ""
+    text = "\n".join(front)
+    text = text.split("目次", 1)[1] if "目次" in text else text
+    for line in text.splitlines():
+        buffer += line.strip()
+        if re.search(r"(\.|…|‥)\s*\d+$", buffer) or re.search(r"\s\d+$", buffer):
+            lines.append(buffer)
+            buffer = ""
+        elif not buffer or not re.search(r"\S", line):
+            buffer = ""
+    found: dict[str, int] = {}
+    for line in lines:
+        m = re.match(r"^(.*?)[\s.…‥]*?(\d+)$", line)
+        if not m:
+            continue
+        key = norm(m.group(1)).rstrip(".…‥")
+        for label in labels:
+            if norm(label) == key and label not in found:
+                found[label] = int(m.group(2))
+    return found
+
+
+def heading_pages(pages: list[str], labels: list[str]) -> dict[str, int]:
+    """Printed page on which each label first appears, searching in order from the first numbered page."""
+    body = [(footer_number(t), norm(t)) for t in pages]
+    start = next(i for i, (n, _) in enumerate(body) if n is not None)
+    found: dict[str, int] = {}
+    i = start
+    for label in labels:
+        key = norm(label)
+        while i < len(body) and key not in body[i][1]:
+            i += 1
+        if i == len(body):
+            break
+        found[label] = body[i][0]
+    return found
+
+
+def assert_header_on_every_table_page(pages_layout: list[str], commitment: str, status: str) -> int:
+    """Every numbered page shows the header row as its first line, or right after a policy's opening box.
+
+    Returns the number of pages checked."""
+    checked = 0
+    for text in pages_layout:
+        if footer_number(text) is None:
+            continue
+        lines = [line for line in text.splitlines() if line.strip()]
+        idx = next((i for i, line in enumerate(lines) if commitment in line), None)
+        assert idx is not None, f"page {footer_number(text)}: no table header\n{text[:400]}"
+        assert status in lines[idx], f"page {footer_number(text)}: header row incomplete: {lines[idx]}"
+        above = "\n".join(lines[:idx])
+        assert idx == 0 or "■新たな大方針" in above, f"page {footer_number(text)}: table text above the header:\n{above}"
+        checked += 1
+    return checked
+
+
+def pdf_column_texts(pdf: Path, split_mm: float, margin_bottom_mm: float = 14.0) -> tuple[str, str]:
+    """Normalised text left and right of ``split_mm`` over all pages, footers cut off.
+
+    Two-column tables interleave their cells line by line in plain extraction;
+    reading each column separately lets a row that runs over pages be read whole."""
+    import pdfplumber
+
+    mm = 72 / 25.4
+    left, right = [], []
+    with pdfplumber.open(str(pdf)) as doc:
+        for page in doc.pages:
+            bottom = page.height - margin_bottom_mm * mm
+            left.append(page.crop((0, 0, split_mm * mm, bottom)).extract_text() or "")
+            right.append(page.crop((split_mm * mm, 0, page.width, bottom)).extract_text() or "")
+    return norm("".join(left)), norm("".join(right))

@@ -1,0 +1,509 @@
+"""Benchmark of the ``followup`` command: whole-process wall time and peak memory.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/run.py            # full run, writes benchmarks/results.md
+    .venv/bin/python benchmarks/run.py --quick    # smoke run: 1 run, small cases only
+
+Every case runs the venv's ``followup`` as a separate process, exactly as a
+user would: one warm-up run (discarded; it fills the OS file cache and
+Python's bytecode cache), then ``--runs`` timed runs. The table reports the
+median wall time (``time.perf_counter`` around the whole process, start-up and
+imports included), the fastest and slowest run, and the peak resident set
+size of the process (``ru_maxrss`` from ``os.wait4``; on Linux it is the
+largest of the process and the children it waited for, e.g. LibreOffice in a
+release build, not their sum).
+
+Cases: ``check``; ``build`` (PDF and DOCX), PDF only and DOCX only; a
+one-ministry ``preview``; ``build --release`` (with the LibreOffice page
+pass); ``build`` of synthetic documents 4x and 10x as long as the official
+one; and the size of the official PDF. Each measurement is shown next to its
+target with pass/fail.
+
+Synthetic documents are generated in a temporary directory: the source tree
+is copied and, in every policy folder, each item file is repeated k times in
+a row (so categories stay contiguous) under new order prefixes, with the
+item ``id:``, project ``id:`` and ``reprint:`` values given a suffix ``-x2``,
+``-x3``… and project names a marker （写2）… so that the copies are neither
+duplicate ids nor the "same project twice" warning. ``followup check`` must
+pass on the result before it is timed.
+
+All outputs go to a temporary directory (``--out``), never to ``output/``.
+Only the standard library is used; the project is exercised through its CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES = ROOT / "sources"
+DEFAULT_OUTPUT = ROOT / "benchmarks" / "results.md"
+DEFAULT_MINISTRY = "経産省"
+SCALES = (4, 10)
+
+KIB = 1024
+MIB = 1024 * 1024
+
+# Targets (seconds, bytes). The 10x case is judged against the measured 1x build.
+TARGET_CHECK_S = 0.3
+TARGET_BUILD_S = 1.5
+TARGET_PREVIEW_S = 0.8
+TARGET_RELEASE_S = 3.5
+TARGET_SCALE_RSS_MIB = 500
+TARGET_PDF_KIB = 400
+
+
+# --- synthetic documents ----------------------------------------------------------
+
+ORDER_RE = re.compile(r"^(\d+(?:\.\d+)?)-(.+)$")
+# `id:` (item or project) and `reprint:` on a line of their own, optionally as the first key of a list entry.
+ID_LINE_RE = re.compile(
+    r"^(?P<lead>[ ]*(?:-[ ]+)?)(?P<key>id|reprint):(?P<sp>[ ]*)(?P<q>[\"']?)(?P<val>[a-z0-9][a-z0-9-]*)(?P=q)"
+    r"(?P<tail>[ ]*(?:#.*)?)$",
+    re.MULTILINE,
+)
+PROJECT_LINE_RE = re.compile(
+    r"^(?P<lead>[ ]*(?:-[ ]+)?)project:(?P<sp>[ ]*)(?P<q>[\"']?)(?P<val>[^\"'#\n]*?)(?P=q)(?P<tail>[ ]*(?:#.*)?)$",
+    re.MULTILINE,
+)
+SKIPPED_DIRS = {"corrections"}
+
+
+def _order_key(path: Path) -> tuple[float, str]:
+    m = ORDER_RE.match(path.stem)
+    return (float(m.group(1)) if m else float("inf"), path.name)
+
+
+def rewrite_copy(text: str, k: int) -> str:
+    """The text of copy ``k`` (k >= 2) of an item file: ids, reprint targets and project names made distinct."""
+    suffix = f"-x{k}"
+
+    def ident(m: re.Match) -> str:
+        return f"{m['lead']}{m['key']}:{m['sp']}{m['q']}{m['val']}{suffix}{m['q']}{m['tail']}"
+
+    def project(m: re.Match) -> str:
+        value = m["val"].rstrip()
+        if not value:
+            return m.group(0)
+        return f"{m['lead']}project:{m['sp']}{m['q']}{value}（写{k}）{m['q']}{m['tail']}"
+
+    return PROJECT_LINE_RE.sub(project, ID_LINE_RE.sub(ident, text))
+
+
+def make_synthetic(sources: Path, dest: Path, scale: int) -> dict[str, int]:
+    """Copy ``sources`` to ``dest`` with every policy's items repeated ``scale`` times. Returns counts."""
+    if scale < 1:
+        raise ValueError("scale must be >= 1")
+    shutil.copytree(sources, dest)
+    items = 0
+    for pillar in sorted(p for p in dest.iterdir() if p.is_dir() and p.name not in SKIPPED_DIRS
+                         and not p.name.startswith(".")):
+        for policy in sorted(p for p in pillar.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            files = sorted((f for f in policy.iterdir() if f.is_file() and f.suffix in (".yaml", ".yml")
+                            and f.name != "policy.yaml"), key=_order_key)
+            width = max(3, len(str(len(files) * scale)))
+            contents = [(f, f.read_text(encoding="utf-8")) for f in files]
+            for f, _ in contents:
+                f.unlink()
+            for i, (f, text) in enumerate(contents):
+                m = ORDER_RE.match(f.stem)
+                rest = m.group(2) if m else f.stem
+                for k in range(1, scale + 1):
+                    order = i * scale + k
+                    name = f"{order * 10:0{width + 1}d}-{rest}" + (f"-x{k}" if k > 1 else "") + f.suffix
+                    (policy / name).write_text(text if k == 1 else rewrite_copy(text, k), encoding="utf-8")
+                    items += 1
+    return {"items": items}
+
+
+# --- running one process ----------------------------------------------------------
+
+@dataclass
+class Run:
+    seconds: float
+    maxrss_kib: int
+    returncode: int
+    stderr: str
+
+
+def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> Run:
+    """Run ``argv`` to completion; wall time around the whole process, peak RSS of it (and waited-for children)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped; keep Popen from waiting again
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    # ru_maxrss is KiB on Linux, bytes on macOS
+    maxrss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    return Run(seconds, int(maxrss), proc.returncode, text)
+
+
+@dataclass
+class Case:
+    key: str
+    label: str
+    args: list[str]
+    tree: str = "official"         # "official" or "x4", "x10"
+    out: bool = True               # gets --out <tmp dir>
+    target: str = "—"
+    quick: bool = True
+    runs: list[Run] = field(default_factory=list)
+    error: str | None = None
+    skipped: str | None = None
+    out_dir: Path | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(r.seconds for r in self.runs) if self.runs else None
+
+    @property
+    def peak_kib(self) -> int | None:
+        return max(r.maxrss_kib for r in self.runs) if self.runs else None
+
+
+def measure(case: Case, followup: str, sources: Path, work: Path, env: dict[str, str], runs: int,
+            warmup: bool, log) -> None:
+    argv = [followup, *case.args, "--sources", str(sources)]
+    if case.out:
+        case.out_dir = work / "out" / case.key
+        argv += ["--out", str(case.out_dir)]
+    shown = " ".join(["followup", *case.args])
+    for n in range((1 if warmup else 0) + runs):
+        r = run_once(argv, work, env)
+        if r.returncode != 0:
+            tail = "\n".join(r.stderr.strip().splitlines()[-8:])
+            case.error = f"exit {r.returncode}"
+            case.runs.clear()
+            log(f"  {case.key}: FAILED ({case.error})\n{tail}")
+            return
+        if warmup and n == 0:
+            log(f"  {case.key}: warm-up {r.seconds:.2f} s")
+            continue
+        case.runs.append(r)
+        log(f"  {case.key}: run {len(case.runs)}/{runs} {r.seconds:.3f} s, {r.maxrss_kib / 1024:.0f} MiB ({shown})")
+
+
+# --- machine and versions -----------------------------------------------------------
+
+def _cmd(argv: list[str], timeout: float = 60) -> str | None:
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = (r.stdout or r.stderr).strip()
+    return out.splitlines()[0].strip() if r.returncode == 0 and out else None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _mem_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return "unknown"
+
+
+def machine_info(followup: str, load_start: str = "unknown") -> list[tuple[str, str]]:
+    python = Path(followup).with_name("python")
+    python_exe = str(python) if python.exists() else sys.executable
+    probe = ("import importlib.metadata as m, platform\n"
+             "def v(n):\n"
+             "    try: return m.version(n)\n"
+             "    except Exception: return 'not installed'\n"
+             "print(platform.python_version(), v('weasyprint'), v('python-docx'), v('pydyf'), sep='|')")
+    got = _cmd([python_exe, "-c", probe]) or "?|?|?|?"
+    py, weasy, pydocx, pydyf = (got.split("|") + ["?"] * 4)[:4]
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    lo = (_cmd([soffice, "--version"], timeout=120) if soffice else None) or "not installed"
+    commit = _cmd(["git", "-C", str(ROOT), "--no-optional-locks", "rev-parse", "--short=12", "HEAD"]) or "unknown"
+    dirty = subprocess.run(["git", "-C", str(ROOT), "--no-optional-locks", "status", "--porcelain"],
+                           capture_output=True, text=True).stdout.strip() if commit != "unknown" else ""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 0
+    return [
+        ("Date", _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
+        ("CPUs (nproc)", str(cpus)),
+        ("CPU model", _cpu_model()),
+        ("Memory", _mem_total()),
+        ("OS", platform.platform()),
+        ("Python", py),
+        ("WeasyPrint", weasy),
+        ("pydyf", pydyf),
+        ("python-docx", pydocx),
+        ("LibreOffice", lo),
+        ("followup", _cmd([followup, "--version"]) or "unknown"),
+        ("Repository commit", commit + (" (with local changes)" if dirty else "")),
+        ("Load average (1, 5, 15 min) at start / end", f"{load_start} / {_loadavg()}"),
+    ]
+
+
+def _loadavg() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover
+        return "unknown"
+
+
+# --- report -------------------------------------------------------------------------
+
+def _pdf_pages(pdf: Path) -> int | None:
+    tool = shutil.which("pdfinfo")
+    if not tool:
+        return None
+    try:
+        info = subprocess.run([tool, str(pdf)], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE)
+    return int(m.group(1)) if m else None
+
+
+def _outputs(case: Case) -> str:
+    if case.out_dir is None or not case.out_dir.is_dir():
+        return ""
+    parts = []
+    for f in sorted(case.out_dir.rglob("*")):
+        if f.suffix in (".pdf", ".docx"):
+            size = f.stat().st_size
+            text = f"{f.suffix[1:].upper()} {size / KIB:,.0f} KB"
+            if f.suffix == ".pdf":
+                pages = _pdf_pages(f)
+                if pages:
+                    text += f", {pages} p."
+            parts.append(text)
+    return "; ".join(parts)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("**pass**" if ok else "**FAIL**")
+
+
+def render_table(cases: list[Case], items: dict[str, int], pdf: Path | None, official: bool = True) -> tuple[str, bool]:
+    by_key = {c.key: c for c in cases}
+    base = by_key.get("build")
+    base_s = base.median if base else None
+    failed = False
+    lines = [
+        "| Case | Command | Median (s) | Min–max (s) | Peak RSS (MiB) | Output | Target | Result |",
+        "|---|---|---:|---:|---:|---|---|---|",
+    ]
+    for c in cases:
+        cmd = "`followup " + " ".join(c.args) + "`"
+        if c.tree != "official":
+            cmd += f" on ×{c.tree[1:]} sources"
+        if c.skipped or c.error:
+            why = c.skipped or f"error ({c.error})"
+            lines.append(f"| {c.label} | {cmd} | — | — | — | {why} | {c.target} | {'—' if c.skipped else '**ERROR**'} |")
+            failed |= bool(c.error)
+            continue
+        med = c.median
+        spread = f"{min(r.seconds for r in c.runs):.2f}–{max(r.seconds for r in c.runs):.2f}"
+        peak_mib = c.peak_kib / 1024
+        out = _outputs(c)
+        n = items.get(c.tree)
+        if n and (c.key in ("check", "build") or c.tree != "official"):
+            out = f"{n} items" + ("; " + out if out else "")
+        ok: bool | None = None
+        target = c.target
+        if c.key == "check":
+            ok = med <= TARGET_CHECK_S
+        elif c.key == "build":
+            ok = med <= TARGET_BUILD_S
+        elif c.key == "preview":
+            ok = med <= TARGET_PREVIEW_S
+        elif c.key == "release":
+            ok = med <= TARGET_RELEASE_S
+        elif c.tree != "official" and base_s:
+            scale = int(c.tree[1:])
+            ratio = med / base_s
+            out = f"{ratio:.1f}× the 1× time" + ("; " + out if out else "")
+            if scale == 10:
+                ok = med <= 10 * base_s and peak_mib <= TARGET_SCALE_RSS_MIB
+                target = f"≤ 10 × 1× ({10 * base_s:.1f} s) and ≤ {TARGET_SCALE_RSS_MIB} MiB"
+        failed |= ok is False
+        lines.append(f"| {c.label} | {cmd} | {med:.2f} | {spread} | {peak_mib:,.0f} | {out} | {target} | {_verdict(ok)} |")
+    if pdf is not None and pdf.is_file():
+        size = pdf.stat().st_size
+        ok = size <= TARGET_PDF_KIB * KIB
+        failed |= not ok
+        lines.append(f"| {'Official PDF' if official else 'PDF'} size | `{pdf.name}` from `followup build` | — | — | — | "
+                     f"{size / KIB:,.0f} KB ({size:,} bytes) | ≤ {TARGET_PDF_KIB} KB | {_verdict(ok)} |")
+    else:
+        lines.append(f"| {'Official PDF' if official else 'PDF'} size | `followup build` | — | — | — | not measured | "
+                     f"≤ {TARGET_PDF_KIB} KB | — |")
+    return "\n".join(lines) + "\n", failed
+
+
+def write_report(path: Path, table: str, info: list[tuple[str, str]], runs: int, warmup: bool, quick: bool,
+                 sources: Path) -> None:
+    try:
+        shown = sources.resolve().relative_to(ROOT).as_posix() + "/"
+    except ValueError:
+        shown = str(sources)
+    method = (f"{'no warm-up' if not warmup else 'one warm-up run (discarded)'}, then {runs} timed "
+              f"run{'s' if runs != 1 else ''}; median wall time of the whole `followup` process "
+              "(start-up and imports included). Peak RSS: `ru_maxrss` of the process from `os.wait4` "
+              "(the largest of the process and the children it waited for, e.g. LibreOffice). "
+              "KB = 1,024 bytes, MiB = 1,048,576 bytes.")
+    text = [
+        "# Benchmark results",
+        "",
+        f"Generated by `.venv/bin/python benchmarks/run.py{' --quick' if quick else ''}` "
+        f"on sources `{shown}`. See benchmarks/README.md for how to read it.",
+        "",
+        table,
+        method,
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in info],
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(text), encoding="utf-8")
+
+
+# --- main ---------------------------------------------------------------------------
+
+def default_followup() -> str:
+    beside = Path(sys.executable).with_name("followup")
+    if beside.exists():
+        return str(beside)
+    venv = ROOT / ".venv" / "bin" / "followup"
+    if venv.exists():
+        return str(venv)
+    return shutil.which("followup") or "followup"
+
+
+def build_cases(ministry: str) -> list[Case]:
+    cases = [
+        Case("check", "check", ["check"], out=False, target=f"≤ {TARGET_CHECK_S} s"),
+        Case("build", "build (PDF + DOCX)", ["build", "-q"], target=f"≤ {TARGET_BUILD_S} s"),
+        Case("build-pdf", "build, PDF only", ["build", "--no-docx", "-q"]),
+        Case("build-docx", "build, DOCX only", ["build", "--no-pdf", "-q"]),
+        Case("preview", f"preview ({ministry})", ["preview", "-m", ministry, "-q"], target=f"≤ {TARGET_PREVIEW_S} s"),
+        Case("release", "build --release (LibreOffice pass)", ["build", "--release", "-q"],
+             target=f"≤ {TARGET_RELEASE_S} s", quick=False),
+    ]
+    for scale in SCALES:
+        cases.append(Case(f"build-x{scale}", f"build, synthetic ×{scale}", ["build", "-q"], tree=f"x{scale}",
+                          quick=False, target="—" if scale != 10 else "≤ 10 × 1×, ≤ 500 MiB"))
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per case after the warm-up (default 5)")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny run: no warm-up, 1 run, only the small cases (no release, no synthetic documents)")
+    ap.add_argument("--sources", type=Path, default=DEFAULT_SOURCES, help="source tree to benchmark (default sources/)")
+    ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to write (default benchmarks/results.md)")
+    ap.add_argument("--ministry", default=DEFAULT_MINISTRY, help=f"ministry for the preview case (default {DEFAULT_MINISTRY})")
+    ap.add_argument("--followup", default=None, help="followup executable (default: the venv's)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (outputs, synthetic sources)")
+    args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+
+    runs = 1 if args.quick else args.runs
+    warmup = not args.quick
+    followup = args.followup or default_followup()
+    sources = args.sources.resolve()
+    if not (sources / "document.yaml").is_file():
+        ap.error(f"{sources} has no document.yaml")
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    env = dict(os.environ)
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    cases = build_cases(args.ministry)
+    load_start = _loadavg()
+    work = Path(tempfile.mkdtemp(prefix="followup-bench-"))
+    items: dict[str, int] = {}
+    try:
+        log(f"followup: {followup}\nsources:  {sources}\nwork dir: {work}")
+        trees = {"official": sources}
+        n = _count_items(sources)
+        items["official"] = n
+        for c in cases:
+            if args.quick and not c.quick:
+                c.skipped = "skipped (--quick)"
+                continue
+            if c.tree not in trees:
+                scale = int(c.tree[1:])
+                dest = work / "sources" / c.tree
+                counts = make_synthetic(sources, dest, scale)
+                items[c.tree] = counts["items"]
+                chk = run_once([followup, "check", "--sources", str(dest)], work, env)
+                if chk.returncode != 0:
+                    c.error = f"synthetic ×{scale} sources do not pass followup check"
+                    log(f"  {c.key}: {c.error}\n{chk.stderr[-2000:]}")
+                    continue
+                log(f"synthetic ×{scale}: {counts['items']} items in {dest} (followup check passed)")
+                trees[c.tree] = dest
+            log(f"{c.label}")
+            measure(c, followup, trees[c.tree], work, env, runs, warmup, log)
+        base = next(c for c in cases if c.key == "build")
+        pdf = None
+        if base.out_dir and base.out_dir.is_dir():
+            pdf = next(iter(sorted(base.out_dir.glob("*.pdf"))), None)
+        table, _ = render_table(cases, items, pdf, official=sources == DEFAULT_SOURCES.resolve())
+        info = machine_info(followup, load_start)
+        write_report(args.output, table, info, runs, warmup, args.quick, sources)
+        print(table)
+        log(f"written: {args.output}")
+        return 1 if any(c.error for c in cases) else 0
+    finally:
+        if args.keep:
+            log(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _count_items(sources: Path) -> int:
+    n = 0
+    for pillar in sources.iterdir():
+        if pillar.is_dir() and pillar.name not in SKIPPED_DIRS and not pillar.name.startswith("."):
+            for policy in pillar.iterdir():
+                if policy.is_dir() and not policy.name.startswith("."):
+                    n += sum(1 for f in policy.iterdir() if f.is_file() and f.suffix in (".yaml", ".yml")
+                             and f.name != "policy.yaml")
+    return n
+
+
+if __name__ == "__main__":
+    sys.exit(main())

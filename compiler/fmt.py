@@ -1,0 +1,365 @@
+"""``followup fmt``: rewrite the YAML sources to the house conventions of the layout settings.
+
+Its one job: make every string value of every source file follow the house
+style chosen in ``layouts/settings.yaml`` (``house_style``), without changing
+anything else. Comments, key order, quoting and the indentation style each
+file already uses are kept (ruamel.yaml round trip); formatting twice is the
+same as formatting once; ``--check`` only reports (for CI).
+
+Rules, applied to string values (never to keys):
+
+* half-width katakana (U+FF61–U+FF9F) → full width (NFKC on that range only;
+  NFKC is never applied to a whole string, so ①②, （）, 【】, ※, ○ stay);
+* Unicode NFC;
+* digits to the configured width; with ``digits: half`` also full-width Latin
+  letters → ASCII, and a full-width ．/， between two digits → ./,;
+* FULLWIDTH TILDE ～ (and an ASCII ~ between digits/kanji) → the configured
+  tilde (WAVE DASH 〜);
+* tabs → one space, no trailing spaces on any line of a value;
+* ministry tags (values of ``ministry`` keys) carry no brackets: ［経産省］,
+  [経産省], 〔経産省〕 → 経産省 (``ministry: [経産省]``, which YAML reads as a
+  list, becomes the string 経産省).
+
+Values of ``original`` (in ``corrections/*.yaml``: what the published text
+said, kept as a record) are left verbatim. The file as a whole ends with one
+newline, has no trailing spaces, no tabs and no BOM.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from compiler.settings import SOURCES_DIR, load_settings
+
+# Keys whose values are records of someone else's text: never rewritten.
+VERBATIM_KEYS = frozenset({"original"})
+# Keys whose values are identifiers or paths: never widened to full-width digits.
+IDENTIFIER_KEYS = frozenset({"id", "reprint", "file", "output_name"})
+MINISTRY_KEY = "ministry"
+
+# Indentation styles found in sources/: (mapping, sequence, dash offset).
+# Item files nest "  - " under their key; corrections/*.yaml are root lists with "- " at column 0.
+INDENT_STYLES = ((2, 4, 2), (2, 2, 0))
+
+_HALFWIDTH_KATAKANA_RE = re.compile(r"[\uff61-\uff9f]+")
+_FULL_DIGITS = "０１２３４５６７８９"
+_HALF_DIGITS = "0123456789"
+_TO_HALF = str.maketrans(
+    _FULL_DIGITS + "".join(chr(c) for c in range(0xFF21, 0xFF3B)) + "".join(chr(c) for c in range(0xFF41, 0xFF5B)),
+    _HALF_DIGITS + "".join(chr(c) for c in range(0x41, 0x5B)) + "".join(chr(c) for c in range(0x61, 0x7B)),
+)
+_TO_FULL_DIGITS = str.maketrans(_HALF_DIGITS, _FULL_DIGITS)
+_NUMBER_PUNCT_RE = re.compile(r"(?<=[0-9])([．，])(?=[0-9])")
+# ASCII ~ standing for a range: between digits (either width) or kanji.
+_RANGE_CHAR = r"[0-9０-９\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〇]"
+_ASCII_TILDE_RE = re.compile(rf"(?<={_RANGE_CHAR})~(?={_RANGE_CHAR})")
+_TRAILING = " \t\u3000"
+
+_OPEN = "[［〔"
+_CLOSE = "]］〕"
+_SEPARATORS = "、・，,／/"
+
+
+class FormatError(Exception):
+    """A file that cannot be formatted (not YAML, or formatting would change its data)."""
+
+
+# --- string rules -------------------------------------------------------------
+
+def _brackets(settings) -> tuple[str, str]:
+    pair = tuple(settings.markers.ministry)
+    opens = "".join(dict.fromkeys(_OPEN + pair[0]))
+    closes = "".join(dict.fromkeys(_CLOSE + pair[1]))
+    return opens, closes
+
+
+def strip_ministry_brackets(value: str, settings) -> str:
+    """［経産省］ → 経産省; ［文科省］［農水省］ → 文科省、農水省; unbalanced brackets at the ends are dropped."""
+    opens, closes = _brackets(settings)
+    o, c = re.escape(opens), re.escape(closes)
+    s = value.strip(_TRAILING)
+    if not any(ch in opens + closes for ch in s):
+        return s
+    group = rf"[{o}]\s*([^{o}{c}]*?)\s*[{c}]"
+    sep = rf"[{re.escape(_SEPARATORS)}]"
+    if re.fullmatch(rf"\s*{group}\s*(?:{sep}?\s*{group}\s*)*", s):
+        parts = re.split(rf"({group})", s)
+        # parts: [between, whole, name, between, whole, name, ..., between]
+        names = parts[2::3]
+        betweens = [b.strip() for b in parts[0::3]][1:-1]
+        out = names[0]
+        for name, between in zip(names[1:], betweens):
+            out += (between or "、") + name
+        return out.strip(_TRAILING)
+    return s.lstrip(opens + _TRAILING).rstrip(closes + _TRAILING)
+
+
+def format_string(value: str, settings, key: Any = None) -> str:
+    """The house-style form of one string value (``key`` is the mapping key it belongs to, if any)."""
+    if key in VERBATIM_KEYS:
+        return value
+    style = settings.house_style
+    s = _HALFWIDTH_KATAKANA_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), value)
+    s = unicodedata.normalize("NFC", s)
+    if style.digits == "half":
+        s = s.translate(_TO_HALF)
+        s = _NUMBER_PUNCT_RE.sub(lambda m: "." if m.group(1) == "．" else ",", s)
+    elif style.digits == "full":
+        if key not in IDENTIFIER_KEYS:
+            s = s.translate(_TO_FULL_DIGITS)
+    else:
+        raise ValueError(f"house_style.digits は half か full です（{style.digits!r}）")
+    tilde = style.tilde
+    for other in ("～", "〜"):
+        if other != tilde:
+            s = s.replace(other, tilde)
+    s = _ASCII_TILDE_RE.sub(tilde, s)
+    s = s.replace("\t", " ")
+    s = "\n".join(line.rstrip(_TRAILING) for line in s.split("\n"))
+    if key == MINISTRY_KEY:
+        s = strip_ministry_brackets(s, settings)
+    return s
+
+
+# --- YAML ---------------------------------------------------------------------
+
+def _yaml(style=INDENT_STYLES[0], explicit_start: bool = False):
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt", pure=True)
+    y.allow_duplicate_keys = False
+    y.preserve_quotes = True
+    y.allow_unicode = True
+    y.width = 1_000_000  # never fold long Japanese lines
+    y.indent(mapping=style[0], sequence=style[1], offset=style[2])
+    y.explicit_start = explicit_start
+    return y
+
+
+def _dump(data: Any, style, explicit_start: bool) -> str:
+    buf = io.StringIO()
+    _yaml(style, explicit_start).dump(data, buf)
+    return buf.getvalue()
+
+
+def _with_value(old: Any, new: str) -> Any:
+    """``new`` as the same kind of scalar as ``old`` (keeps quotes, | and > styles, anchors)."""
+    if type(old) is str:
+        return new
+    anchor = getattr(getattr(old, "anchor", None), "value", None)
+    try:
+        out = type(old)(new, anchor=anchor)
+    except TypeError:
+        return new
+    if hasattr(old, "comment"):
+        out.comment = old.comment  # type: ignore[attr-defined]
+    return out
+
+
+def _rewrite(node: Any, settings, key: Any = None) -> Any:
+    """Rewrite every string value inside ``node`` in place; returns the (possibly new) node."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        for k in list(node.keys()):
+            v = node[k]
+            if k == MINISTRY_KEY and isinstance(v, CommentedSeq) and v and all(isinstance(x, str) for x in v) \
+                    and v.fa.flow_style():
+                # ministry: [経産省] — brackets typed in YAML, read as a list
+                v = "、".join(str(x) for x in v)
+            new = _rewrite(v, settings, k)
+            if new is not node[k]:
+                node[k] = new
+        return node
+    if isinstance(node, CommentedSeq):
+        for i, v in enumerate(node):
+            new = _rewrite(v, settings, key if key in VERBATIM_KEYS else None)
+            if new is not v:
+                node[i] = new
+        return node
+    if isinstance(node, str):
+        new = format_string(str(node), settings, key)
+        return node if new == str(node) else _with_value(node, new)
+    return node
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return [(_plain(k), _plain(v)) for k, v in node.items()]
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, str):
+        return ("str", str(node))
+    return (type(node).__name__, repr(node))
+
+
+_HEADER_LINE_RE = re.compile(r"^[ \t]*(#.*)?$")
+
+
+def _split_header(text: str) -> tuple[str, str]:
+    """Leading comment and blank lines, and the rest. (ruamel cannot dump a root
+    flow collection such as ``[]`` after a comment, so the header is kept aside.)"""
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines) and _HEADER_LINE_RE.match(lines[i]):
+        i += 1
+    return "".join(lines[:i]), "".join(lines[i:])
+
+
+def _tidy(text: str) -> str:
+    """NFC, no tabs, no trailing spaces, one final newline."""
+    text = unicodedata.normalize("NFC", text).replace("\t", " ")
+    lines = [line.rstrip(" ") for line in text.split("\n")]
+    return "\n".join(lines).rstrip("\n") + "\n" if any(lines) else ""
+
+
+def _mismatch(a: str, b: str) -> int:
+    la, lb = a.splitlines(), b.splitlines()
+    return sum(1 for x, y in zip(la, lb) if x != y) + abs(len(la) - len(lb))
+
+
+def format_text(text: str, settings) -> str:
+    """The formatted content of one YAML source file. Raises ``FormatError`` if it is not YAML."""
+    from ruamel.yaml.error import YAMLError
+
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    header, body = _split_header(text)
+    explicit_start = body.startswith("---")
+    try:
+        data = _yaml().load(body)
+    except (YAMLError, RecursionError) as exc:
+        raise FormatError(f"YAML として読めません（{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}）") from exc
+    if data is None:
+        # comments only, or an empty document: nothing to rewrite
+        return _tidy(header + body)
+    if isinstance(data, str):
+        data = _rewrite(data, settings)
+        return _tidy(header + _dump(data, INDENT_STYLES[0], explicit_start))
+    # the indentation style this file already uses (fewest changed lines when nothing else changes)
+    style = min(INDENT_STYLES, key=lambda st: _mismatch(_dump(data, st, explicit_start), body))
+    data = _rewrite(data, settings)
+    out = _tidy(header + _dump(data, style, explicit_start))
+    # safety net: the written file must read back as exactly the rewritten data
+    _, out_body = _split_header(out)
+    try:
+        again = _yaml().load(out_body)
+    except YAMLError as exc:  # pragma: no cover - would be a ruamel bug
+        raise FormatError(f"整形結果を YAML として読み直せません（{exc}）") from exc
+    if _plain(again) != _plain(data):
+        raise FormatError("整形すると内容が変わってしまうため、書き換えません")
+    return out
+
+
+# --- files --------------------------------------------------------------------
+
+def _yaml_files(root: Path) -> list[Path]:
+    files = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if p.suffix in (".yaml", ".yml") and p.is_file():
+            files.append(p)
+    return files
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    target = path.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, target.stat().st_mode & 0o7777)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _default_report(path: Path, message: str) -> None:
+    click.echo(f"整形できません: {path}: {message}", err=True)
+
+
+def format_tree(root: Path, settings, check: bool,
+                on_error: Callable[[Path, str], None] | None = None) -> list[Path]:
+    """Format every ``*.yaml`` (and ``*.yml``) under ``root``.
+
+    Returns the files that changed (with ``check``: that would change; nothing
+    is written then). Files that cannot be read or parsed are reported through
+    ``on_error`` (default: a message on stderr) and left as they are.
+    """
+    report = on_error or _default_report
+    changed: list[Path] = []
+    for path in _yaml_files(Path(root)):
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            report(path, f"ファイルを読めません（{exc.strerror}）")
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            report(path, "文字コードが UTF-8 ではありません")
+            continue
+        try:
+            out = format_text(text, settings)
+        except FormatError as exc:
+            report(path, str(exc))
+            continue
+        new = out.encode("utf-8")
+        if new == raw:
+            continue
+        changed.append(path)
+        if not check:
+            _write_atomic(path, new)
+    return changed
+
+
+# --- command --------------------------------------------------------------------
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@click.command("fmt", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--sources", "sources", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=SOURCES_DIR, show_default="sources/", help="原稿のフォルダ")
+@click.option("--check", is_flag=True,
+              help="書き換えずに確かめるだけ。直すべきファイルがあれば終了コード 1（CI 用）")
+def fmt_command(sources: Path, check: bool) -> None:
+    """原稿を表記のきまり（layouts/settings.yaml の house_style）にそろえて書き換えます。
+
+    数字・英字の幅、〜（波ダッシュ）、半角カタカナ、Unicode NFC、行末の空白、
+    府省庁名の括弧を直します。コメントと項目の順序はそのまま残ります。
+    """
+    settings = load_settings()
+    changed = format_tree(sources, settings, check)
+    for path in changed:
+        click.echo(f"{'整形が必要です' if check else '整形しました'}: {_shown(path)}")
+    if check:
+        if changed:
+            click.echo(f"表記のきまりに合っていないファイルが {len(changed)} 件あります。"
+                       "followup fmt を実行してください。", err=True)
+            sys.exit(1)
+        click.echo("OK: すべての原稿が表記のきまりに合っています。", err=True)
+    elif changed:
+        click.echo(f"{len(changed)} 件のファイルを整形しました。", err=True)
+    else:
+        click.echo("整形が必要なファイルはありませんでした。", err=True)

@@ -1,0 +1,49 @@
+"""Smoke test of benchmarks/run.py on the mini fixture: it runs and writes its table. No timing assertions."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+from tests.helpers import MINI, ROOT
+
+RUN = ROOT / "benchmarks" / "run.py"
+
+
+def _load_run_module():
+    spec = importlib.util.spec_from_file_location("benchmark_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_writes_table(tmp_path):
+    out = tmp_path / "results.md"
+    r = subprocess.run([sys.executable, str(RUN), "--quick", "--sources", str(MINI), "--output", str(out)],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "| Case | Command | Median (s) |" in text
+    for row in ("| check |", "| build (PDF + DOCX) |", "| build, PDF only |", "| build, DOCX only |",
+                "| preview (経産省) |", "| build --release (LibreOffice pass) |", "| build, synthetic ×4 |",
+                "| build, synthetic ×10 |", "| PDF size |"):
+        assert row in text, row
+    assert "**ERROR**" not in text
+    for key in ("CPUs (nproc)", "CPU model", "Python", "WeasyPrint", "python-docx", "LibreOffice", "Date"):
+        assert f"| {key} |" in text, key
+    # nothing leaks into the repository's output folder or the fixture
+    assert not (MINI / "output").exists()
+
+
+def test_synthetic_document_validates(tmp_path):
+    run = _load_run_module()
+    dest = tmp_path / "x3"
+    counts = run.make_synthetic(MINI, dest, 3)
+    original = sum(1 for p in MINI.rglob("*.yaml") if p.parent.parent.parent == MINI and p.name != "policy.yaml")
+    assert counts["items"] == 3 * original
+    followup = run.default_followup()
+    r = subprocess.run([followup, "check", "--strict", "--sources", str(dest)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,188 @@
+"""DOCX: a real Word document (styles, TOC field, header rows), checked in its XML and as LibreOffice renders it."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document as open_docx
+from docx.oxml.ns import qn
+
+from tests.helpers import (assert_header_on_every_table_page, docx_paragraphs, heading_pages, libreoffice_pdf, norm,
+                           pdf_column_texts, pdf_pages, toc_printed_numbers)
+
+
+def docx_of(result) -> Path:
+    return next(p for p in result.written if p.suffix == ".docx")
+
+
+def pdf_of(result) -> Path:
+    return next(p for p in result.written if p.suffix == ".pdf")
+
+
+@pytest.fixture(scope="module")
+def release_lo_pdf(official_release, tmp_path_factory) -> Path:
+    """The release DOCX converted by plain LibreOffice (no field update)."""
+    return libreoffice_pdf(docx_of(official_release), tmp_path_factory.mktemp("lo"))
+
+
+@pytest.fixture(scope="module")
+def release_lo_pages(release_lo_pdf):
+    return pdf_pages(release_lo_pdf), pdf_pages(release_lo_pdf, layout=True)
+
+
+# --- in the XML --------------------------------------------------------------------
+
+def test_headings_use_heading_styles_in_document_order(official):
+    document = open_docx(str(docx_of(official)))
+    headings = [(p.style.name, p.text) for p in _all_paragraphs(document) if p.style.name.startswith("Heading")]
+    expected = [(f"Heading {e.level}", e.label) for e in official.document.toc]
+    assert headings == expected
+
+
+def _all_paragraphs(document):
+    from docx.text.paragraph import Paragraph
+
+    return [Paragraph(p, document) for p in document.element.body.iter(qn("w:p"))]
+
+
+def test_every_block_kind_has_its_named_style(official):
+    document = open_docx(str(docx_of(official)))
+    used = {p.style.name for p in _all_paragraphs(document)}
+    assert any(name.startswith("FU Numbered") for name in used)
+    assert {"FU Commitment", "FU Ministry Tag", "FU Project", "FU Budget", "FU Bullet 1", "FU Bullet 2", "FU Note", "FU Category", "FU Principle", "FU Table Header", "toc 1", "toc 2",
+            "toc 3", "Title"} <= used
+    # no direct run formatting: fonts, sizes and bold come from styles
+    body = zipfile.ZipFile(docx_of(official)).read("word/document.xml").decode()
+    assert "<w:rFonts" not in body and "<w:sz " not in body and "<w:b/>" not in body
+
+
+def test_fonts_and_language_are_set_for_east_asian_text(official):
+    styles = zipfile.ZipFile(docx_of(official)).read("word/styles.xml").decode()
+    assert 'w:eastAsia="BIZ UDMincho Medium"' in styles
+    assert 'w:eastAsia="BIZ UDGothic"' in styles
+    assert re.search(r'<w:lang [^>]*w:eastAsia="ja-JP"', styles)
+    assert "<w:kinsoku" in styles
+
+
+def test_toc_is_a_field_with_hyperlinks_and_cached_pagerefs(official):
+    xml = zipfile.ZipFile(docx_of(official)).read("word/document.xml").decode()
+    assert xml.count('TOC \\o "1-3" \\h \\z \\u') == 1
+    anchors = re.findall(r'<w:hyperlink w:anchor="(_Toc\d+)"', xml)
+    pagerefs = re.findall(r"PAGEREF (_Toc\d+) \\h", xml)
+    bookmarks = set(re.findall(r'<w:bookmarkStart w:id="\d+" w:name="(_Toc\d+)"', xml))
+    assert len(anchors) == len(official.document.toc) == len(pagerefs)
+    assert anchors == pagerefs and set(anchors) == bookmarks
+    settings = zipfile.ZipFile(docx_of(official)).read("word/settings.xml").decode()
+    assert "updateFields" not in settings  # opens with no prompt
+
+
+def test_tables_fixed_widths_repeating_header_and_splittable_rows(official):
+    document = open_docx(str(docx_of(official)))
+    tables = [t for t in document.tables if len(t.columns) == 2]
+    assert len(tables) == 9
+    for table in tables:
+        tbl = table._tbl
+        assert tbl.tblPr.find(qn("w:tblLayout")).get(qn("w:type")) == "fixed"
+        header = table.rows[0]._tr
+        assert header.trPr.find(qn("w:tblHeader")) is not None
+        for row in table.rows[1:]:
+            trpr = row._tr.trPr
+            assert trpr is None or trpr.find(qn("w:cantSplit")) is None
+        for row in table.rows:
+            for tc in row._tr.findall(qn("w:tc")):
+                tcw = tc.tcPr.find(qn("w:tcW"))
+                assert tcw.get(qn("w:type")) == "dxa" and int(tcw.get(qn("w:w"))) > 1000
+
+
+def test_footer_page_numbers_start_at_one_on_the_body(official):
+    document = open_docx(str(docx_of(official)))
+    body = document.sections[-1]
+    assert "PAGE" in body.footer._element.xml
+    assert body._sectPr.find(qn("w:pgNumType")).get(qn("w:start")) == "1"
+    assert "PAGE" not in document.sections[0].footer._element.xml
+
+
+def test_properties_come_from_the_document_file(official):
+    props = open_docx(str(docx_of(official))).core_properties
+    doc = official.document
+    assert (props.title, props.author) == (doc.title, doc.author)
+    assert props.created.year == 2023 and props.created == props.modified
+
+
+def test_same_items_numbers_order_and_texts_as_the_pdf(official):
+    paragraphs = docx_paragraphs(docx_of(official))
+    docx_text = norm("".join(paragraphs))
+    pdf_text = norm("".join(pdf_pages(pdf_of(official))))
+    numbers = [r.number for r in official.document.rows()]
+    for text in (docx_text, pdf_text):
+        positions = [text.find(norm(n)) for n in numbers]
+        assert all(p >= 0 for p in positions) and positions == sorted(positions)
+    docx_numbers = [m for p in paragraphs for m in re.findall(r"（[①-⑳]－\d+）", p)]
+    assert docx_numbers == numbers
+    for row in official.document.rows():
+        for para in row.commitment:
+            assert norm(para) in docx_text
+
+
+# --- as LibreOffice renders the release DOCX --------------------------------------------
+
+def test_release_toc_numbers_equal_pages_in_libreoffice(official_release, release_lo_pages):
+    pages, _ = release_lo_pages
+    labels = [e.label for e in official_release.document.toc]
+    printed = toc_printed_numbers(pages, labels)
+    actual = heading_pages(pages, labels)
+    assert set(printed) == set(actual) == set(labels)
+    wrong = {label: (printed[label], actual[label]) for label in labels if printed[label] != actual[label]}
+    assert not wrong, wrong
+
+
+def test_header_row_on_every_table_page_in_libreoffice(official_release, release_lo_pages):
+    _, layout = release_lo_pages
+    doc = official_release.document
+    assert assert_header_on_every_table_page(layout, doc.commitment_heading, doc.status_heading) > 20
+
+
+def test_no_text_lost_in_libreoffice(official_release, release_lo_pdf):
+    from compiler.settings import load_settings
+
+    settings = load_settings()
+    pdf = release_lo_pdf
+    m = settings.page.margin_mm
+    split = m.left + (210 - m.left - m.right) * settings.table.commitment_width_percent / 100
+    left, right = pdf_column_texts(pdf, split)
+    doc = official_release.document
+    left, right = (t.replace(norm(doc.commitment_heading), "").replace(norm(doc.status_heading), "") for t in (left, right))
+    missing = []
+    for row in doc.rows():
+        missing += [(row.number, p) for p in row.commitment if norm(p) not in left]
+        for block in row.status:
+            missing += [(row.number, v) for v in _texts(block) if norm(v) not in right]
+    assert not missing, missing[:10]
+
+
+def _texts(block):
+    if hasattr(block, "items"):
+        stack = list(block.items)
+        while stack:
+            item = stack.pop()
+            yield item.text
+            stack.extend(item.children)
+    elif hasattr(block, "name"):
+        yield block.name
+        yield from block.budget
+    else:
+        yield block.text
+
+
+def test_release_is_byte_reproducible(official_release, tmp_path):
+    from tests.helpers import SOURCES, build
+
+    again, diags = build(SOURCES, tmp_path, release=True)
+    assert not diags.has_errors
+    first = {p.name: p.read_bytes() for p in official_release.written}
+    second = {p.name: p.read_bytes() for p in again.written}
+    assert set(first) == {"followup.pdf", "followup.docx", "manifest.json"}
+    assert first == second

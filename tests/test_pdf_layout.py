@@ -1,0 +1,57 @@
+"""PDF layout of the official document: TOC numbers, repeated header row, fonts, size."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.helpers import assert_header_on_every_table_page, footer_number, heading_pages, pdf_pages, toc_printed_numbers
+
+
+def pdf_of(result):
+    return next(p for p in result.written if p.suffix == ".pdf")
+
+
+def test_every_toc_number_is_the_page_of_its_heading(official):
+    pages = pdf_pages(pdf_of(official))
+    labels = [e.label for e in official.document.toc]
+    printed = toc_printed_numbers(pages, labels)
+    actual = heading_pages(pages, labels)
+    assert len(labels) == 3 + 9 + 30  # 30 categories: the published TOC lists 29 (it omits 知財戦略支援)
+    assert set(printed) == set(labels), set(labels) - set(printed)
+    assert set(actual) == set(labels), set(labels) - set(actual)
+    wrong = {label: (printed[label], actual[label]) for label in labels if printed[label] != actual[label]}
+    assert not wrong
+
+
+def test_front_page_is_unnumbered_and_body_starts_at_one(official):
+    pages = pdf_pages(pdf_of(official))
+    numbers = [footer_number(p) for p in pages]
+    first = next(i for i, n in enumerate(numbers) if n is not None)
+    assert all(n is None for n in numbers[:first])
+    assert numbers[first:] == list(range(1, len(pages) - first + 1))
+
+
+def test_table_header_row_stands_at_the_top_of_every_table_page(official):
+    doc = official.document
+    pages = pdf_pages(pdf_of(official), layout=True)
+    checked = assert_header_on_every_table_page(pages, doc.commitment_heading, doc.status_heading)
+    assert checked == sum(1 for p in pages if footer_number(p) is not None) > 20
+
+
+def test_fonts_are_the_shipped_ones_embedded_and_subset(official):
+    out = subprocess.run(["pdffonts", str(pdf_of(official))], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines()[2:]]
+    names = {r[0].split("+", 1)[-1] for r in rows}
+    # the @font-face families of layouts/style.css, i.e. the files in fonts/; a system fallback would show up here
+    assert names <= {"FU-Mincho", "FU-Gothic", "FU-Gothic-Bold", "FU-Symbols"}, names
+    assert all("+" in r[0] for r in rows)  # subset
+    assert all(r[-5] == "yes" for r in rows)  # embedded
+
+
+def test_pdf_metadata(official):
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf_of(official))
+    assert reader.metadata.title == official.document.title
+    assert reader.metadata.author == official.document.author
+    assert reader.trailer["/Root"]["/Lang"] == "ja"
