@@ -15,6 +15,7 @@ from compiler import __version__
 from compiler.diagnostics import Diagnostics, format_github, format_json, format_text
 from compiler.settings import OUTPUT_DIR, SOURCES_DIR
 
+USAGE_CODES = {"E024"}  # problems with the command line, not the sources: exit status 2
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -77,7 +78,7 @@ def _finish(result, diags: Diagnostics, fmt: str, sources: Path, quiet: bool) ->
     _report(diags, fmt, sources)
     if diags.has_errors or not result.written:
         click.echo("エラーがあるため、何も出力していません（前回の出力はそのままです）。", err=True)
-        sys.exit(1)
+        sys.exit(2 if any(d.code in USAGE_CODES for d in diags.items) else 1)
     if not quiet:
         for note in result.notes:
             click.echo(f"注: {note}", err=True)

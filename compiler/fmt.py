@@ -103,13 +103,9 @@ def strip_ministry_brackets(value: str, settings) -> str:
     return s.lstrip(opens + _TRAILING).rstrip(closes + _TRAILING)
 
 
-def format_string(value: str, settings, key: Any = None) -> str:
-    """The house-style form of one string value (``key`` is the mapping key it belongs to, if any)."""
-    if key in VERBATIM_KEYS:
-        return value
+def _apply_rules(s: str, settings, key: Any) -> str:
     style = settings.house_style
-    s = _HALFWIDTH_KATAKANA_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), value)
-    s = unicodedata.normalize("NFC", s)
+    s = _HALFWIDTH_KATAKANA_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), s)
     if style.digits == "half":
         s = s.translate(_TO_HALF)
         s = _NUMBER_PUNCT_RE.sub(lambda m: "." if m.group(1) == "．" else ",", s)
@@ -124,9 +120,23 @@ def format_string(value: str, settings, key: Any = None) -> str:
             s = s.replace(other, tilde)
     s = _ASCII_TILDE_RE.sub(tilde, s)
     s = s.replace("\t", " ")
+    s = unicodedata.normalize("NFC", s)  # after the width changes: Ａ + U+0301 only composes once it is A
     s = "\n".join(line.rstrip(_TRAILING) for line in s.split("\n"))
     if key == MINISTRY_KEY:
         s = strip_ministry_brackets(s, settings)
+    return s
+
+
+def format_string(value: str, settings, key: Any = None) -> str:
+    """The house-style form of one string value (``key`` is the mapping key it belongs to, if any)."""
+    if key in VERBATIM_KEYS:
+        return value
+    s = value
+    for _ in range(8):  # the rules are applied until nothing changes, so that twice = once
+        new = _apply_rules(s, settings, key)
+        if new == s:
+            break
+        s = new
     return s
 
 
@@ -216,8 +226,9 @@ def _split_header(text: str) -> tuple[str, str]:
 
 
 def _tidy(text: str) -> str:
-    """NFC, no tabs, no trailing spaces, one final newline."""
-    text = unicodedata.normalize("NFC", text).replace("\t", " ")
+    """No tabs, no trailing spaces, one final newline. (Never NFC on the whole text:
+    it could merge an escape such as ``\\L`` with a following combining mark.)"""
+    text = text.replace("\t", " ")
     lines = [line.rstrip(" ") for line in text.split("\n")]
     return "\n".join(lines).rstrip("\n") + "\n" if any(lines) else ""
 

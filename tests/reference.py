@@ -53,7 +53,7 @@ def parse_item_number(match: re.Match) -> str:
     policy, number = match.group(1), match.group(2)
     if policy == "㊟":
         policy = "⑨"
-    elif policy.isdigit():
+    elif policy in "123456789":
         policy = CIRCLED[int(policy) - 1]
     digits = re.sub(r"\s+", "", number).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     return item_label(policy, int(digits))
@@ -149,13 +149,11 @@ def load(path: Path = REFERENCE) -> Reference:
         text_line = re.sub(r"^\s*-\s+", "", line) if "\t" not in line else line
         for cell in text_line.split("\t"):
             for piece in _cell_pieces(cell):
-                if owner is not None and (i in numbered or owner != current_item):
-                    piece_stripped = piece.strip()
-                    if CATEGORY_RE.match(piece_stripped) and (not categories or categories[-1] != piece_stripped):
-                        if piece_stripped not in categories:
-                            categories.append(piece_stripped)
                 # the item number is a boundary: the text before and after are separate segments
                 for part in ITEM_NUMBER_RE.split(piece)[::3]:
                     if part.strip():
                         segments.append(Segment(part, i + 1, owner, owner[0] if owner else current_policy))
+    for seg in segments:
+        if seg.item and CATEGORY_RE.match(seg.text.strip()) and seg.text.strip() not in categories:
+            categories.append(seg.text.strip())
     return Reference(title, toc_policies, toc_categories, tuple(segments), tuple(items), tuple(categories))

@@ -1,0 +1,126 @@
+"""Command line: exit codes, messages, outputs, and that a failed build loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from compiler.cli import main
+from tests.helpers import ROOT
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def break_item(sources: Path) -> Path:
+    f = sources / "10-alpha/10-first/010-first-a.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("category:", "categroy:"), encoding="utf-8")
+    return f
+
+
+def test_help_is_japanese():
+    r = invoke("--help")
+    assert r.exit_code == 0 and "原稿" in r.output
+    for cmd in ("build", "check", "preview", "ministries"):
+        assert invoke(cmd, "--help").exit_code == 0
+
+
+def test_check_ok_and_errors(mini):
+    r = invoke("check", "--sources", mini)
+    assert r.exit_code == 0 and "取組方針 6 件" in r.stderr
+    break_item(mini)
+    r = invoke("check", "--sources", mini)
+    assert r.exit_code == 1
+    assert "10-alpha/10-first/010-first-a.yaml:2:1: エラー[E010]" in r.stderr
+    assert "categroy: 分類甲" in r.stderr and "^" in r.stderr and "もしかして：category" in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_build_writes_named_outputs_and_a_failed_build_keeps_them(mini, tmp_path):
+    out = tmp_path / "out"
+    r = invoke("build", "--sources", mini, "--out", out, "-q")
+    assert r.exit_code == 0, r.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["mini.docx", "mini.pdf"]
+    before = {p: p.read_bytes() for p in out.iterdir()}
+    break_item(mini)
+    r = invoke("build", "--sources", mini, "--out", out)
+    assert r.exit_code == 1 and "前回の出力はそのまま" in r.stderr
+    assert {p: p.read_bytes() for p in out.iterdir()} == before  # untouched, no temporary files left
+
+
+def test_usage_errors_exit_2(mini):
+    assert invoke("build", "--sources", mini, "--no-pdf", "--no-docx").exit_code == 2
+    assert invoke("frobnicate").exit_code == 2
+    r = invoke("preview", "--sources", mini, "-m", "経産")
+    assert r.exit_code == 2 and "もしかして：経産省" in r.stderr and "厚労省" in r.stderr
+
+
+def test_preview_names_files_after_the_canonical_ministry(mini, tmp_path):
+    r = invoke("preview", "--sources", mini, "--out", tmp_path, "-m", "経済産業省", "-m", "内閣府", "-q")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "preview").iterdir()) == ["内閣府.docx", "内閣府.pdf", "経産省.docx", "経産省.pdf"]
+
+
+def test_preview_name_cannot_escape_the_output_folder(mini, tmp_path):
+    doc = mini / "document.yaml"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("  - name: 内閣府", "  - name: ../../escaped"), encoding="utf-8")
+    r = invoke("preview", "--sources", mini, "--out", tmp_path / "out", "-m", "../../escaped", "-q")
+    assert r.exit_code != 0
+    assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_output_name_is_checked(mini, tmp_path):
+    doc = mini / "document.yaml"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("output_name: mini", "output_name: ../evil"), encoding="utf-8")
+    r = invoke("build", "--sources", mini, "--out", tmp_path / "out")
+    assert r.exit_code == 1 and "E014" in r.stderr
+    assert not list(tmp_path.rglob("evil*"))
+
+
+def test_ministries_lists_counts(mini):
+    r = invoke("ministries", "--sources", mini, "--format", "json")
+    table = {m["name"]: m for m in json.loads(r.output)}
+    assert table["経産省"]["responsible"] == 3 and table["厚労省"]["included"] == 3 and table["内閣府"]["responsible"] == 1
+
+
+def test_diagnostic_formats(mini):
+    break_item(mini)
+    r = invoke("check", "--sources", mini, "--format", "json")
+    data = json.loads(r.stdout)
+    assert r.exit_code == 1
+    assert {(d["code"], d["span"]["file"], d["span"]["line"]) for d in data} >= {("E010", "10-alpha/10-first/010-first-a.yaml", 2)}
+    assert all(d["severity"] in ("error", "warning") for d in data)
+    r = invoke("check", "--sources", mini, "--format", "github")
+    lines = r.stdout.splitlines()
+    assert any(line.startswith("::error file=") and "010-first-a.yaml,line=2,col=1,title=E010::" in line for line in lines)
+
+
+def test_release_turns_warnings_into_errors(mini, tmp_path):
+    f = mini / "20-beta/10-third/020-third-b.yaml"
+    f.write_text(f.read_text(encoding="utf-8").split("status:")[0], encoding="utf-8")
+    assert invoke("check", "--sources", mini).exit_code == 0
+    r = invoke("build", "--sources", mini, "--out", tmp_path, "--release")
+    assert r.exit_code == 1 and "W101" in r.stderr
+
+
+def test_python_m_compiler_and_console_script():
+    r = subprocess.run([sys.executable, "-m", "compiler", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and "followup" in r.stdout
+    script = Path(sys.executable).parent / "followup"
+    assert subprocess.run([str(script), "--version"], capture_output=True).returncode == 0
+
+
+def test_check_does_not_import_the_renderers(mini):
+    code = ("import sys; from compiler.cli import main\n"
+            "try:\n    main(['check', '--sources', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('weasyprint', 'docx', 'jinja2')))")
+    r = subprocess.run([sys.executable, "-c", code, str(mini)], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(os.environ))
+    assert r.stdout.strip().splitlines()[-1] == "[]"
