@@ -106,10 +106,10 @@ def load(path: Path = REFERENCE) -> Reference:
     title = next(line.strip() for line in lines[:toc_start] if line.strip())
 
     # --- which item does each body line belong to ------------------------------
-    # A row line (with a TAB) belongs to the item numbered in it, or to the
-    # previous item when it is the continuation of a row split by a page break.
-    # A plain line belongs to the item numbered in it, to the item numbered in
-    # the next non-blank line when it is a lone category, else to the previous item.
+    # A line (a row with a TAB, or a plain line) belongs to the item numbered in
+    # it; when it starts with a category but has no number, to the item numbered
+    # in the next line (the page break fell between category and number); else
+    # to the previous item (the continuation of a row split by a page break).
     numbered: dict[int, str] = {}
     for i in range(body_start, len(lines)):
         m = ITEM_NUMBER_RE.search(lines[i])
@@ -141,8 +141,11 @@ def load(path: Path = REFERENCE) -> Reference:
         elif re.match(r"^\d+\.\s", stripped):
             current_item, in_table = None, False  # a pillar heading
         owner = current_item
-        if "\t" not in line and i not in numbered and CATEGORY_RE.match(stripped):
-            nxt = next((j for j in range(i + 1, len(lines)) if lines[j].strip()), None)
+        first_piece = next((p.strip() for p in _cell_pieces(line.split("\t")[0]) if p.strip()), "")
+        if i not in numbered and CATEGORY_RE.match(first_piece):
+            # a row (or plain line) that starts with a category but whose item number
+            # was pushed to the next row by a page break
+            nxt = next((j for j in range(i + 1, len(lines)) if lines[j].strip() and not _is_header(lines[j])), None)
             if nxt in numbered:
                 owner = numbered[nxt]
         # a Markdown-like list marker at the start of a plain line

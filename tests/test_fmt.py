@@ -104,6 +104,7 @@ def test_clean_files_in_both_indentation_styles_are_unchanged():
     ("ver~a と a~b", "ver~a と a~b"),                                 # … but not elsewhere
     ("ｶﾞｲﾄﾞﾗｲﾝ･ﾏﾆｭｱﾙ｡", "ガイドライン・マニュアル。"),               # half-width katakana
     ("カ\u3099イド", "ガイド"),                                       # NFC
+    ("Ａ\u0301", "\u00c1"),                                           # NFC after the width change
     ("末尾の空白  ", "末尾の空白"),                                   # trailing spaces
     ("末尾の全角空白\u3000", "末尾の全角空白"),
     ("タブ\tあり", "タブ あり"),
@@ -209,6 +210,15 @@ def test_format_tree_reports_unparsable_files_and_goes_on(tmp_path: Path):
     assert bad.read_text(encoding="utf-8") == "id: [unclosed\n"
     assert "令和４" not in dirty.read_text(encoding="utf-8")
     assert not list((tmp_path / "src").rglob("*.tmp"))  # atomic write left no temp file
+
+
+def test_safety_net_refuses_output_that_reads_back_differently(monkeypatch):
+    import compiler.fmt as fmt_module
+
+    real_dump = fmt_module._dump
+    monkeypatch.setattr(fmt_module, "_dump", lambda data, style, start: real_dump(data, style, start).replace("経産省", "農水省"))
+    with pytest.raises(FormatError):
+        fmt(item())
 
 
 def test_format_text_raises_on_invalid_yaml():

@@ -155,6 +155,19 @@ class _Writer:
         self.bookmark_ids = {e.anchor: n for n, e in enumerate(doc.toc, 1)}
         self.names = bookmark_names(doc)
         self._styles = _Styles(self.docx, settings)
+        # python-docx looks styles up by scanning them all; resolve names once
+        self.style_ids = {st.name: st.style_id for st in self.docx.styles}
+
+    def restyle(self, paragraph, name: str):
+        paragraph._p.get_or_add_pPr().get_or_add_pStyle().val = self.style_ids[name]
+        return paragraph
+
+    def add(self, container, name: str, text: str | None = None):
+        """A new paragraph of style ``name`` at the end of ``container`` (document or cell)."""
+        paragraph = self.restyle(container.add_paragraph(), name)
+        if text:
+            paragraph.add_run(text)
+        return paragraph
 
     # --- helpers ---------------------------------------------------------
     def bookmark_name(self, anchor: str) -> str:
@@ -192,7 +205,7 @@ class _Writer:
         docx, src = self.docx, self.src
         entries = src.toc
         for i, e in enumerate(entries):
-            p = docx.add_paragraph(style=f"toc {e.level}")
+            p = self.add(docx, f"toc {e.level}")
             if i == 0:
                 begin = _el("w:r")
                 begin.append(_el("w:fldChar", fldCharType="begin"))
@@ -223,7 +236,7 @@ class _Writer:
 
     # --- body ------------------------------------------------------------------
     def heading(self, text: str, level: int, anchor: str, page_break: bool = False):
-        p = self.docx.add_paragraph(text, style=f"Heading {level}")
+        p = self.add(self.docx, f"Heading {level}", text)
         if page_break:
             p.paragraph_format.page_break_before = True
         self.add_bookmark(p, anchor)
@@ -273,12 +286,12 @@ class _Writer:
         self.borders(table)
         self.cell_width(table, [self.text_width_twips()])
         cell = table.rows[0].cells[0]
-        cell.paragraphs[0].style = self.docx.styles["FU Principle Label"]
+        self.restyle(cell.paragraphs[0], "FU Principle Label")
         cell.paragraphs[0].add_run("■新たな大方針")
         for i, para in enumerate(policy.principle):
-            cell.add_paragraph(f"{policy.number} {para}" if i == 0 else para, style="FU Principle")
+            self.add(cell, "FU Principle", f"{policy.number} {para}" if i == 0 else para)
         for note in policy.notes:
-            cell.add_paragraph(note, style="FU Principle Note")
+            self.add(cell, "FU Principle Note", note)
         self.docx.add_paragraph()
 
     def rows_table(self, policy: d.Policy) -> None:
@@ -292,7 +305,7 @@ class _Writer:
         trpr.append(_el("w:tblHeader", val="1"))
         trpr.append(_el("w:cantSplit", val="1"))
         for cell, text in zip(header.cells, (self.src.commitment_heading, self.src.status_heading)):
-            cell.paragraphs[0].style = self.docx.styles["FU Table Header"]
+            self.restyle(cell.paragraphs[0], "FU Table Header")
             cell.paragraphs[0].add_run(text)
             shd = _el("w:shd", val="clear", color="auto", fill="E8E8E8")
             cell._tc.get_or_add_tcPr().append(shd)
@@ -300,7 +313,7 @@ class _Writer:
             cells = table.add_row().cells
             if isinstance(row, d.Omission):
                 merged = cells[0].merge(cells[1])
-                merged.paragraphs[0].style = self.docx.styles["FU Omission"]
+                self.restyle(merged.paragraphs[0], "FU Omission")
                 merged.paragraphs[0].add_run(row.text)
                 continue
             self.commitment_cell(cells[0], row)
@@ -310,25 +323,26 @@ class _Writer:
     def commitment_cell(self, cell, row: d.Row) -> None:
         first = cell.paragraphs[0]
         if row.category_anchor:
-            first.style = self.docx.styles["Heading 3"]
+            self.restyle(first, "Heading 3")
             first.add_run(row.category)
             self.add_bookmark(first, row.category_anchor)
         else:
-            first.style = self.docx.styles["FU Category"]
+            self.restyle(first, "FU Category")
             first.add_run(row.category)
         for i, para in enumerate(row.commitment):
-            p = cell.add_paragraph(style="FU Commitment")
+            p = self.add(cell, "FU Commitment")
             if i == 0:
                 p.paragraph_format.first_line_indent = Pt(0)
-                p.add_run(row.number, style="FU Item Number")
+                number = p.add_run(row.number)
+                number._r.get_or_add_rPr().get_or_add_rStyle().val = self.style_ids["FU Item Number"]
             p.add_run(para)
-        cell.add_paragraph(row.ministry_tag, style="FU Ministry Tag")
+        self.add(cell, "FU Ministry Tag", row.ministry_tag)
 
     def list_items(self, cell, items, numbered: bool) -> None:
         for it in items:
             level = min(it.level, 3)
             style = f"FU Numbered {level}" if it.marker not in self.s.markers.bullets else f"FU Bullet {level}"
-            p = cell.add_paragraph(style=style)
+            p = self.add(cell, style)
             p.add_run(it.marker)
             p.add_run().add_tab()
             p.add_run(it.text)
@@ -343,9 +357,9 @@ class _Writer:
             nonlocal used_first
             if not used_first:
                 used_first = True
-                first_para.style = self.docx.styles[style]
+                self.restyle(first_para, style)
                 return first_para
-            return cell.add_paragraph(style=style)
+            return self.add(cell, style)
 
         for b in row.status:
             if isinstance(b, d.ProjectBlock):
@@ -434,9 +448,9 @@ class _Writer:
         if self.src.preview:
             title.footer.is_linked_to_previous = False
             title.footer.paragraphs[0].text = self.src.preview
-        self.docx.add_paragraph(self.src.title, style="Title")
-        self.docx.add_paragraph(self.src.as_of, style="FU As Of")
-        self.docx.add_paragraph("目次", style="TOC Heading")
+        self.add(self.docx, "Title", self.src.title)
+        self.add(self.docx, "FU As Of", self.src.as_of)
+        self.add(self.docx, "TOC Heading", "目次")
         toc = self.docx.add_section(WD_SECTION.CONTINUOUS)  # the contents in two columns
         self.columns(toc, 2)
         self.front()

@@ -1,7 +1,22 @@
 """HTML renderer: the intermediate document → one HTML string (Jinja2, autoescaped).
 
-Values reach the page only as escaped text; the ``nobreak`` filter wraps tokens
-that must not break across lines (amounts, era dates, percentages) in spans.
+Values reach the page only as escaped text. The ``nobreak`` filter wraps the
+tokens that must not break across lines in ``<span class="nb">`` (CSS
+``white-space: nowrap``). It only lays text out: it never renumbers, rewrites
+or checks anything.
+
+Pango already keeps most Japanese line-breaking rules (no line starts with
+。、）」 or small kana, no line ends with （「), but it treats ① ○ ※ like Latin
+letters and lets a number break away from its unit (157.7｜億円), so these
+tokens are protected here:
+
+* era and calendar dates: 令和4年12月, 令和2年9月30日, 2023年1月, 4月26日
+* amounts and counts: 157.7億円, 1兆1842億円, 2,001億円, 100%, 87,471人, 第7回
+* item numbers in running text: （①－1）, ⑤－3
+* ministry tags in running text: ［経産省］, 〔金融庁〕
+* a mark and the character it belongs to: ※速, ○事
+* FULLWIDTH TILDE ～ and the character before it (Pango lets ～ start a line;
+  WAVE DASH 〜 is already kept off the line start).
 """
 
 from __future__ import annotations
@@ -14,16 +29,35 @@ from compiler import __version__
 from compiler.document import Document
 from compiler.settings import LAYOUTS_DIR, Settings
 
-NOBREAK_RE = re.compile(
-    r"(?:令和|平成|昭和)(?:元|\d+)年度?(?:\d+月(?:\d+日)?)?"  # era dates
-    r"|\d[\d,.]*(?:兆\d[\d,.]*)?(?:億|万)?円"  # amounts
-    r"|\d[\d,.]*(?:%|％)"  # percentages
+_NUM = r"\d+(?:[,.]\d+)*"  # 2,001 / 157.7 (a separator only between digits)
+_UNIT = (r"円|ドル|%|％|件|回|社|名|人|者|号|次|割|倍|歳|代|日|時間|か月|カ月|ヶ月|ヵ月"
+         r"|か所|カ所|ヶ所|ヵ所|箇所|か国|カ国|ヶ国|ヵ国|講座|拠点|団体|校|点|本|台")
+_TOKENS = (
+    rf"(?:明治|大正|昭和|平成|令和)(?:元|{_NUM})年(?:度|間)?(?:{_NUM}月(?:{_NUM}日)?)?",  # era dates
+    rf"（?[①-⑳]－{_NUM}）?",  # item numbers
+    rf"{_NUM}年(?:度|間)?(?:{_NUM}月(?:{_NUM}日)?)?",  # 2023年1月
+    rf"{_NUM}月(?:{_NUM}日)?",  # 4月26日
+    rf"第?{_NUM}(?:[兆億万千百](?:{_NUM})?)*(?:{_UNIT})?",  # amounts, counts (bare numbers are left alone)
+    r"[［〔][^［］〔〕\s]{1,30}[］〕]",  # ministry tags
+    r"[※○][^\s、。，．）」』】］〕]",  # a mark and what it marks
 )
+NOBREAK_RE = re.compile(rf"(?:{'|'.join(_TOKENS)})～?|\S～")
+_BARE_NUMBER_RE = re.compile(rf"{_NUM}")
 
 
 def nobreak(text: str) -> Markup:
-    escaped = str(escape(text))
-    return Markup(NOBREAK_RE.sub(lambda m: f'<span class="nb">{m.group(0)}</span>', escaped))
+    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``."""
+    out: list[str] = []
+    last = 0
+    for m in NOBREAK_RE.finditer(text):
+        token = m.group(0)
+        if _BARE_NUMBER_RE.fullmatch(token):  # digits alone never break in Pango
+            continue
+        out.append(str(escape(text[last:m.start()])))
+        out.append(f'<span class="nb">{escape(token)}</span>')
+        last = m.end()
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
 
 
 def _environment():

@@ -1,0 +1,354 @@
+"""Issue 3 — the official document as sources: all 85 items, nothing lost.
+
+The published text (``REFERENCE``) is the yardstick:
+
+1. coverage: every sentence of the published text (outside its table of contents
+   and repeated table headers), after the recorded corrections, is found in the
+   text of the built PDF and, separately, of the built DOCX;
+2. the 85 item numbers （①－1）…（⑨－16） appear in both, in document order;
+3. every policy and every category appears exactly once in the PDF's table of
+   contents, with a page number.
+
+Comparison keys come from ``norm()`` (NFKC, no whitespace, one bracket style, one
+tilde), from the recorded corrections (``sources/corrections/<policy>.yaml``,
+each applied to the reference row of its ``file``), from the global rules of
+``sources/corrections/_rules.yaml`` (``file: "*"``) and from one symmetric rule
+of this module: list markers are not text (``MARKERS``). Nothing is matched
+fuzzily and no sentence is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from statistics import median
+
+import pytest
+
+from tests import reference
+from tests.helpers import SOURCES, docx_paragraphs, norm, pdf_pages
+
+CORRECTIONS = SOURCES / "corrections"
+RULES_FILE = CORRECTIONS / "_rules.yaml"
+
+# List markers are layout, not text: bullets (•, ➢; the extraction also shows ➤ and ▶
+# for ➢) and the circled numbers of numbered lists and of the principles (① 資本金…).
+# They are deleted from *both* sides before comparing, because the published text
+# lost some of them (bullets run together in one <ul>) and the DOCX may number lists
+# by itself. Item numbers are taken out of the reference separately (tests/reference.py).
+MARKERS = re.compile(r"[•➢➤▶①-⑳]")
+SEP = "\u0000"  # joins independent texts (columns, front matter): no sentence contains it
+
+
+def key(text: str) -> str:
+    """Comparison key of a text of either side: ``norm()`` without list markers."""
+    return MARKERS.sub("", norm(text))
+
+
+# --- the built files ------------------------------------------------------------
+
+def built(official, suffix: str) -> Path:
+    return next(p for p in official.written if p.suffix == suffix)
+
+
+def is_numbered(page_text: str) -> bool:
+    lines = [line.strip() for line in page_text.splitlines() if line.strip()]
+    return bool(lines) and lines[-1].isdigit()
+
+
+def front_and_body(pages: list[str]) -> tuple[list[str], int]:
+    """The unnumbered front pages (title, table of contents) and the index of the first body page."""
+    first = next(i for i, text in enumerate(pages) if is_numbered(text))
+    return pages[:first], first
+
+
+def _regions(page):
+    """Horizontal bands of a page: ("full", top, bottom) or ("table", top, bottom), and the column rule's x.
+
+    A table band is where the inner vertical rule of the two-column table runs."""
+    vertical = [e for e in page.edges if e["orientation"] == "v"]
+    spans: list[list[float]] = []
+    x = None
+    if vertical:
+        xs = [e["x0"] for e in vertical]
+        lo, hi = min(xs), max(xs)
+        inner = [e for e in vertical if lo + 5 < e["x0"] < hi - 5]
+        if inner:
+            x = median(e["x0"] for e in inner)
+            for top, bottom in sorted((e["top"], e["bottom"]) for e in inner):
+                if spans and top <= spans[-1][1] + 1:
+                    spans[-1][1] = max(spans[-1][1], bottom)
+                else:
+                    spans.append([top, bottom])
+    regions, y = [], 0.0
+    for top, bottom in spans:
+        if top > y:
+            regions.append(("full", y, top))
+        regions.append(("table", top, bottom))
+        y = bottom
+    regions.append(("full", y, page.height))
+    return regions, x
+
+
+def _text(page, test) -> list[str]:
+    text = page.filter(lambda o: o.get("object_type") != "char" or test(o)).extract_text()
+    return [line for line in text.splitlines() if line.strip()]
+
+
+@dataclass
+class PdfText:
+    front: str  # text of the front pages before 目次 (title, date)
+    toc: list[str]  # lines of the front pages from 目次 on
+    left: str  # full-width text and the left column, page after page, headers and page numbers removed
+    right: str  # the right column, page after page, headers removed
+
+
+@lru_cache(maxsize=None)
+def pdf_text(pdf: Path, commitment_heading: str, status_heading: str) -> PdfText:
+    """The PDF's text as two continuous streams, so that a cell split by a page break reads on.
+
+    pdftotext's reading order interleaves the two columns of the table, and at a page
+    break the tail of the left cell is followed by the tail of the right cell; here each
+    column is read on its own, page after page, with the repeated header row and the
+    page number (the last line of a numbered page, below the table) taken out."""
+    import pdfplumber
+
+    pages = pdf_pages(pdf)
+    front_pages, first = front_and_body(pages)
+    front_lines = "\n".join(front_pages).splitlines()
+    toc_at = next(i for i, line in enumerate(front_lines) if line.strip() == "目次")
+    left: list[str] = []
+    right: list[str] = []
+    with pdfplumber.open(str(pdf)) as doc:
+        for page in doc.pages[first:]:
+            regions, x = _regions(page)
+            for n, (kind, top, bottom) in enumerate(regions):
+                def inside(c, top=top, bottom=bottom):
+                    return top <= (c["top"] + c["bottom"]) / 2 < bottom
+
+                if kind == "full":
+                    lines = _text(page, inside)
+                    if n == len(regions) - 1 and lines and lines[-1].strip().isdigit():
+                        lines = lines[:-1]  # the page number
+                    left.extend(lines)
+                else:
+                    left.extend(line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 < x)
+                                if line.strip() != commitment_heading)
+                    right.extend(line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 >= x)
+                                 if line.strip() != status_heading)
+    return PdfText("\n".join(front_lines[:toc_at]), front_lines[toc_at:], "\n".join(left), "\n".join(right))
+
+
+def pdf_coverage_text(official) -> str:
+    doc = official.document
+    t = pdf_text(built(official, ".pdf"), doc.commitment_heading, doc.status_heading)
+    return SEP.join((key(t.front), key(t.left), key(t.right)))
+
+
+def docx_body(official) -> tuple[list[str], list[str]]:
+    """(front paragraphs before 目次, body paragraphs from the first pillar heading on)."""
+    paragraphs = docx_paragraphs(built(official, ".docx"))
+    toc_at = paragraphs.index("目次")
+    first_heading = norm(official.document.pillars[0].heading)
+    body_at = next(i for i in range(toc_at + 1, len(paragraphs)) if norm(paragraphs[i]) == first_heading)
+    return paragraphs[:toc_at], paragraphs[body_at:]
+
+
+def docx_coverage_text(official) -> str:
+    front, body = docx_body(official)
+    return SEP.join((key("".join(front)), key("".join(body))))
+
+
+# --- corrections and rules -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Correction:
+    source: str  # the corrections file
+    file: str  # sources-relative path of the source file, or "*"
+    original: str
+    corrected: str
+    reason: str
+
+
+def load_corrections() -> list[Correction]:
+    from ruamel.yaml import YAML
+
+    out = []
+    for path in sorted(CORRECTIONS.glob("*.yaml")):
+        for entry in YAML(typ="safe").load(path.read_text(encoding="utf-8")) or []:
+            out.append(Correction(path.name, entry["file"], entry["original"], entry["corrected"], entry.get("reason", "")))
+    return out
+
+
+@dataclass(frozen=True)
+class Sentence:
+    key: str
+    line: int  # of the reference file
+    item: str | None
+    text: str  # the reference segment it comes from, as published
+
+    def __str__(self) -> str:
+        where = f"{self.item} " if self.item else ""
+        return f"line {self.line} {where}「{self.key}」"
+
+
+SENTENCE_RE = re.compile(r"[^。]*。[)」』】]*|[^。]+$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """At 。, keeping closing brackets that follow it with the sentence."""
+    return [s for s in SENTENCE_RE.findall(text) if s]
+
+
+def reference_sentences(official) -> tuple[list[Sentence], dict[Correction, int]]:
+    """Sentences of the reference, corrected, with how often each correction applied."""
+    ref = reference.load()
+    labels = {row.span.file: row.label for row in official.document.rows()}
+    corrections = load_corrections()
+    used = {c: 0 for c in corrections}
+    by_item: dict[str, list[Correction]] = {}
+    rules = []
+    for c in corrections:
+        if c.file == "*":
+            rules.append(c)
+        elif c.file in labels:
+            by_item.setdefault(labels[c.file], []).append(c)
+    segments = [reference.Segment(ref.title, 1, None, None)] + list(ref.segments)
+    sentences = []
+    for seg in segments:
+        text = norm(seg.text)
+        for c in by_item.get(seg.item, []):
+            if norm(c.original) in text:
+                text = text.replace(norm(c.original), norm(c.corrected))
+                used[c] += 1
+        for c in rules:  # regular expressions on the normalised text (see _rules.yaml)
+            text, n = re.subn(c.original, c.corrected, text)
+            used[c] += n
+        text = MARKERS.sub("", text)
+        for s in split_sentences(text):
+            sentences.append(Sentence(s, seg.line, seg.item, seg.text))
+    return sentences, used
+
+
+def coverage(sentences: list[Sentence], haystack: str, name: str) -> list[Sentence]:
+    missing = [s for s in sentences if s.key not in haystack]
+    found = len(sentences) - len(missing)
+    print(f"{name} coverage {100.0 * found / len(sentences):.1f}% ({found}/{len(sentences)} sentences)")
+    return missing
+
+
+def report(missing: list[Sentence], name: str) -> str:
+    lines = [f"{len(missing)} sentence(s) of the published text not found in the {name} (first 20):"]
+    lines += [f"  {s}" for s in missing[:20]]
+    return "\n".join(lines)
+
+
+# --- tests -------------------------------------------------------------------------------------
+
+def test_reference_parses_into_85_items_and_30_categories():
+    """The yardstick itself: the garbled item numbers of the reference read back as （①－1）…（⑨－16）."""
+    ref = reference.load()
+    assert list(ref.items) == reference.expected_labels()
+    categories = list(dict.fromkeys(norm(c) for c in ref.categories))
+    # the published TOC lists 29 categories; the rows have one more, which it omits
+    assert len(categories) == 30
+    assert set(categories) - {norm(c) for c in ref.toc_categories} == {norm("【海外展開等のための知財戦略支援】")}
+    assert len(ref.toc_policies) == 9
+
+
+def test_every_correction_applies_to_its_row(official):
+    sentences, used = reference_sentences(official)
+    labels = {row.span.file for row in official.document.rows()}
+    unknown = [c for c in used if c.file != "*" and c.file not in labels]
+    assert not unknown, f"corrections naming a file that is not an item of the document: {unknown}"
+    unused = [c for c, n in used.items() if n == 0]
+    assert not unused, "corrections whose original text is not in the reference row of their file:\n" + \
+        "\n".join(f"  {c.source}: {c.file}: 「{c.original}」" for c in unused)
+
+
+def test_pdf_contains_every_sentence_of_the_published_text(official):
+    sentences, _ = reference_sentences(official)
+    missing = coverage(sentences, pdf_coverage_text(official), "PDF")
+    assert not missing, report(missing, "PDF")
+
+
+def test_docx_contains_every_sentence_of_the_published_text(official):
+    sentences, _ = reference_sentences(official)
+    missing = coverage(sentences, docx_coverage_text(official), "DOCX")
+    assert not missing, report(missing, "DOCX")
+
+
+ITEM_NUMBER_BUILT = re.compile(r"（[①-⑨]－\d+）")
+
+
+def expected_item_numbers() -> list[str]:
+    return [f"（{label}）" for label in reference.expected_labels()]
+
+
+def test_expected_item_numbers():
+    numbers = expected_item_numbers()
+    assert len(numbers) == 85 and numbers[0] == "（①－1）" and numbers[-1] == "（⑨－16）"
+
+
+def _assert_item_numbers_in_order(text: str, name: str):
+    compact = re.sub(r"\s+", "", text)
+    found = ITEM_NUMBER_BUILT.findall(compact)
+    expected = expected_item_numbers()
+    missing = [n for n in expected if n not in found]
+    assert not missing, f"{name}: item numbers missing: {missing}"
+    assert found == expected, f"{name}: item numbers out of order or repeated: " + \
+        str([(i, f, e) for i, (f, e) in enumerate(zip(found, expected)) if f != e][:10] or found[len(expected):])
+
+
+def test_pdf_item_numbers_in_document_order(official):
+    doc = official.document
+    t = pdf_text(built(official, ".pdf"), doc.commitment_heading, doc.status_heading)
+    # the left column stream: cells top to bottom, page after page
+    _assert_item_numbers_in_order(t.left, "PDF")
+
+
+def test_docx_item_numbers_in_document_order(official):
+    _, body = docx_body(official)
+    _assert_item_numbers_in_order("\n".join(body), "DOCX")
+
+
+TOC_ENTRY_RE = re.compile(r"^(.*?)[\s.…‥·]*?(\d+)$")
+
+
+def pdf_toc_entries(official) -> list[tuple[str, int]]:
+    """(label, page) of the PDF's table of contents: the front pages from 目次 on; wrapped entries joined."""
+    doc = official.document
+    t = pdf_text(built(official, ".pdf"), doc.commitment_heading, doc.status_heading)
+    entries, buffer = [], ""
+    for line in t.toc[1:]:
+        if not line.strip():
+            buffer = ""
+            continue
+        buffer += line.strip()
+        if re.search(r"(\.{2,}|…|‥)\s*\d+$", buffer):
+            m = TOC_ENTRY_RE.match(buffer)
+            entries.append((m.group(1).rstrip(" .…‥"), int(m.group(2))))
+            buffer = ""
+    return entries
+
+
+def test_pdf_toc_lists_every_policy_and_category_once_with_a_page(official):
+    ref = reference.load()
+    entries = pdf_toc_entries(official)
+    pages = pdf_pages(built(official, ".pdf"))
+    front, first = front_and_body(pages)
+    last_page = len(pages) - first
+    expected = list(ref.toc_policies) + list(dict.fromkeys(ref.categories))
+    expected = list(dict.fromkeys(norm(e) for e in expected))
+    assert len(expected) == 9 + 30
+    problems = []
+    for label in expected:
+        hits = [page for text, page in entries if norm(text) == label]
+        if len(hits) != 1:
+            problems.append(f"{label}: {len(hits)} entries")
+        elif not 1 <= hits[0] <= last_page:
+            problems.append(f"{label}: page {hits[0]} outside 1–{last_page}")
+    assert not problems, "table of contents of the PDF:\n" + "\n".join(problems) + \
+        "\nentries read: " + ", ".join(f"{t} {p}" for t, p in entries)
