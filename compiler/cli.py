@@ -162,3 +162,12 @@ def ministries(sources: Path, fmt: str) -> None:
     click.echo("略称\t正式名称\t担当\tプレビュー収録\t別名")
     for t in table:
         click.echo(f"{t['name']}\t{t['full_name']}\t{t['responsible']}\t{t['included']}\t{'、'.join(t['aliases'])}")
+
+
+def _register_fmt() -> None:
+    from compiler.fmt import fmt_command
+
+    main.add_command(fmt_command)
+
+
+_register_fmt()

@@ -297,3 +297,12 @@ def test_property_idempotent_and_structure_kept(commitment, ministry, budget, bu
     assert "\t" not in once and once.endswith("\n")
     assert all(line == line.rstrip(" ") for line in once.split("\n"))
     assert "# 識別子" in once and once.startswith("# 取組方針のテスト\n")
+
+
+def test_digits_full_setting_widens_digits_but_not_identifiers():
+    from compiler.settings import HouseStyle
+
+    full = S.model_copy(update={"house_style": HouseStyle(digits="full", tilde="〜")})
+    out = format_text("id: item-10\ncommitment:\n  - 令和4年度に10件\n", full)
+    assert out == "id: item-10\ncommitment:\n  - 令和４年度に１０件\n"
+    assert format_text(out, full) == out
