@@ -12,9 +12,14 @@ The published text (``REFERENCE``) is the yardstick:
 Comparison keys come from ``norm()`` (NFKC, no whitespace, one bracket style, one
 tilde), from the recorded corrections (``sources/corrections/<policy>.yaml``,
 each applied to the reference row of its ``file``), from the global rules of
-``sources/corrections/_rules.yaml`` (``file: "*"``) and from one symmetric rule
-of this module: list markers are not text (``MARKERS``). Nothing is matched
-fuzzily and no sentence is dropped.
+``sources/corrections/_rules.yaml`` (``file: "*"``; regular expressions on the
+normalised text) and from one symmetric rule of this module: list markers are not
+text (``MARKERS``). Every correction and rule must apply somewhere. Nothing is
+matched fuzzily and no sentence is dropped: a sentence is found as a substring of
+the normalised text, or reported missing.
+
+The PDF is read column by column (``pdf_text``) so that a row split by a page
+break reads on; the DOCX paragraph by paragraph (cells row by row).
 """
 
 from __future__ import annotations
@@ -25,13 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 from statistics import median
 
-import pytest
-
 from tests import reference
 from tests.helpers import SOURCES, docx_paragraphs, norm, pdf_pages
 
 CORRECTIONS = SOURCES / "corrections"
-RULES_FILE = CORRECTIONS / "_rules.yaml"
 
 # List markers are layout, not text: bullets (•, ➢; the extraction also shows ➤ and ▶
 # for ➢) and the circled numbers of numbered lists and of the principles (① 資本金…).
@@ -53,15 +55,13 @@ def built(official, suffix: str) -> Path:
     return next(p for p in official.written if p.suffix == suffix)
 
 
-def is_numbered(page_text: str) -> bool:
-    lines = [line.strip() for line in page_text.splitlines() if line.strip()]
-    return bool(lines) and lines[-1].isdigit()
+def first_body_page(pdf: Path, anchor: str) -> int:
+    """Index of the page holding ``anchor`` (the first pillar heading): the pages before it
+    are the unnumbered front matter (title, table of contents)."""
+    from pypdf import PdfReader
 
-
-def front_and_body(pages: list[str]) -> tuple[list[str], int]:
-    """The unnumbered front pages (title, table of contents) and the index of the first body page."""
-    first = next(i for i, text in enumerate(pages) if is_numbered(text))
-    return pages[:first], first
+    reader = PdfReader(str(pdf))
+    return reader.get_destination_page_number(reader.named_destinations[anchor])
 
 
 def _regions(page):
@@ -100,28 +100,70 @@ def _text(page, test) -> list[str]:
 @dataclass
 class PdfText:
     front: str  # text of the front pages before 目次 (title, date)
-    toc: list[str]  # lines of the front pages from 目次 on
+    toc: list[tuple[str, int]]  # entries (label, page) of the table of contents
     left: str  # full-width text and the left column, page after page, headers and page numbers removed
     right: str  # the right column, page after page, headers removed
 
 
+def _gutter(chars, width: float) -> float | None:
+    """x of the gap between two text columns (the table of contents may be set in two), if any."""
+    covered: list[list[float]] = []
+    for x0, x1 in sorted((c["x0"], c["x1"]) for c in chars):
+        if covered and x0 <= covered[-1][1] + 0.5:
+            covered[-1][1] = max(covered[-1][1], x1)
+        else:
+            covered.append([x0, x1])
+    gaps = [(b[0] - a[1], (a[1] + b[0]) / 2) for a, b in zip(covered, covered[1:])]
+    gaps = [(w, x) for w, x in gaps if w >= 10 and 0.3 * width <= x <= 0.7 * width]
+    return max(gaps)[1] if gaps else None
+
+
+TOC_ENTRY_RE = re.compile(r"^(.*?)[\s.…‥·]*?(\d+)$")
+
+
+def _toc_entries(pages) -> list[tuple[str, int]]:
+    """(label, page) of every 「label ..... N」 of the table of contents, column by column,
+    wrapped labels joined; from the line 目次 on."""
+    entries = []
+    seen_title = False
+    for page in pages:
+        top = 0.0
+        if not seen_title:
+            title = next((w for w in page.extract_words() if w["text"] == "目次"), None)
+            if title is None:
+                continue
+            seen_title, top = True, title["bottom"]
+        chars = [c for c in page.chars if c["top"] >= top]
+        gutter = _gutter(chars, page.width)
+        columns = [(0, gutter), (gutter, page.width)] if gutter else [(0, page.width)]
+        for x0, x1 in columns:
+            buffer = ""
+            for line in _text(page, lambda c, x0=x0, x1=x1: c["top"] >= top and x0 <= (c["x0"] + c["x1"]) / 2 < x1):
+                buffer += line.strip()
+                if re.search(r"(\.{2,}|…|‥)\s*\d+$", buffer):
+                    m = TOC_ENTRY_RE.match(buffer)
+                    entries.append((m.group(1).rstrip(" .…‥"), int(m.group(2))))
+                    buffer = ""
+    return entries
+
+
 @lru_cache(maxsize=None)
-def pdf_text(pdf: Path, commitment_heading: str, status_heading: str) -> PdfText:
+def pdf_text(pdf: Path, first_anchor: str, commitment_heading: str, status_heading: str) -> PdfText:
     """The PDF's text as two continuous streams, so that a cell split by a page break reads on.
 
     pdftotext's reading order interleaves the two columns of the table, and at a page
     break the tail of the left cell is followed by the tail of the right cell; here each
     column is read on its own, page after page, with the repeated header row and the
-    page number (the last line of a numbered page, below the table) taken out."""
+    page number (the last line of a page, below the table) taken out."""
     import pdfplumber
 
-    pages = pdf_pages(pdf)
-    front_pages, first = front_and_body(pages)
-    front_lines = "\n".join(front_pages).splitlines()
+    first = first_body_page(pdf, first_anchor)
+    front_lines = "\n".join(pdf_pages(pdf)[:first]).splitlines()
     toc_at = next(i for i, line in enumerate(front_lines) if line.strip() == "目次")
     left: list[str] = []
     right: list[str] = []
     with pdfplumber.open(str(pdf)) as doc:
+        toc = _toc_entries(doc.pages[:first])
         for page in doc.pages[first:]:
             regions, x = _regions(page)
             for n, (kind, top, bottom) in enumerate(regions):
@@ -138,12 +180,16 @@ def pdf_text(pdf: Path, commitment_heading: str, status_heading: str) -> PdfText
                                 if line.strip() != commitment_heading)
                     right.extend(line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 >= x)
                                  if line.strip() != status_heading)
-    return PdfText("\n".join(front_lines[:toc_at]), front_lines[toc_at:], "\n".join(left), "\n".join(right))
+    return PdfText("\n".join(front_lines[:toc_at]), toc, "\n".join(left), "\n".join(right))
+
+
+def official_pdf_text(official) -> PdfText:
+    doc = official.document
+    return pdf_text(built(official, ".pdf"), doc.pillars[0].anchor, doc.commitment_heading, doc.status_heading)
 
 
 def pdf_coverage_text(official) -> str:
-    doc = official.document
-    t = pdf_text(built(official, ".pdf"), doc.commitment_heading, doc.status_heading)
+    t = official_pdf_text(official)
     return SEP.join((key(t.front), key(t.left), key(t.right)))
 
 
@@ -303,8 +349,7 @@ def _assert_item_numbers_in_order(text: str, name: str):
 
 
 def test_pdf_item_numbers_in_document_order(official):
-    doc = official.document
-    t = pdf_text(built(official, ".pdf"), doc.commitment_heading, doc.status_heading)
+    t = official_pdf_text(official)
     # the left column stream: cells top to bottom, page after page
     _assert_item_numbers_in_order(t.left, "PDF")
 
@@ -314,32 +359,11 @@ def test_docx_item_numbers_in_document_order(official):
     _assert_item_numbers_in_order("\n".join(body), "DOCX")
 
 
-TOC_ENTRY_RE = re.compile(r"^(.*?)[\s.…‥·]*?(\d+)$")
-
-
-def pdf_toc_entries(official) -> list[tuple[str, int]]:
-    """(label, page) of the PDF's table of contents: the front pages from 目次 on; wrapped entries joined."""
-    doc = official.document
-    t = pdf_text(built(official, ".pdf"), doc.commitment_heading, doc.status_heading)
-    entries, buffer = [], ""
-    for line in t.toc[1:]:
-        if not line.strip():
-            buffer = ""
-            continue
-        buffer += line.strip()
-        if re.search(r"(\.{2,}|…|‥)\s*\d+$", buffer):
-            m = TOC_ENTRY_RE.match(buffer)
-            entries.append((m.group(1).rstrip(" .…‥"), int(m.group(2))))
-            buffer = ""
-    return entries
-
-
 def test_pdf_toc_lists_every_policy_and_category_once_with_a_page(official):
     ref = reference.load()
-    entries = pdf_toc_entries(official)
-    pages = pdf_pages(built(official, ".pdf"))
-    front, first = front_and_body(pages)
-    last_page = len(pages) - first
+    pdf = built(official, ".pdf")
+    entries = official_pdf_text(official).toc
+    last_page = len(pdf_pages(pdf)) - first_body_page(pdf, official.document.pillars[0].anchor)
     expected = list(ref.toc_policies) + list(dict.fromkeys(ref.categories))
     expected = list(dict.fromkeys(norm(e) for e in expected))
     assert len(expected) == 9 + 30
