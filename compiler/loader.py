@@ -27,7 +27,8 @@ DOCUMENT_FILE = "document.yaml"
 PILLAR_FILE = "pillar.yaml"
 POLICY_FILE = "policy.yaml"
 SKIPPED_DIRS = {"corrections"}
-CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+# tags the composer gives plain nodes by itself; anything else was written by hand (``!!python/…``)
+CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge", "value")}
 
 
 @dataclass
@@ -112,8 +113,8 @@ _FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]
 
 
 class _AliasError(Exception):
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, path):
+        self.path = path
 
 
 def _convert(node: Any, path: Path_, sf: SourceFile, diags: Diagnostics, seen: set[int]) -> Any:
@@ -121,7 +122,7 @@ def _convert(node: Any, path: Path_, sf: SourceFile, diags: Diagnostics, seen: s
     import yaml
 
     if id(node) in seen:
-        raise _AliasError(node)
+        raise _AliasError(path)
     seen.add(id(node))
     if node.tag not in CORE_TAGS:
         diags.error("E012", f"YAML のタグ {node.tag} は使えません。", sf.span(path), "タグ（! で始まる記号）を消して、値だけを書いてください。")
@@ -209,8 +210,7 @@ def parse_yaml(text: str, rel: str, diags: Diagnostics) -> SourceFile | None:
     try:
         sf.data = _convert(node, (), sf, diags, set())
     except _AliasError as exc:
-        mark = exc.node.start_mark
-        diags.error("E001", "アンカーとエイリアス（& と *）は使えません。", Span(rel, mark.line + 1, mark.column + 1),
+        diags.error("E001", "アンカーとエイリアス（& と *）は使えません。", sf.span(exc.path, key=True),
                     "同じ内容をもう一度書くか、事業なら reprint を使ってください。")
         return None
     except RecursionError:

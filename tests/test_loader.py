@@ -103,3 +103,19 @@ def test_empty_sources_folder(tmp_path: Path):
     diags = Diagnostics()
     load_sources(tmp_path, diags)
     assert "E005" in codes(diags)
+
+
+def test_yaml_1_2_scalars_no_stays_text_numbers_are_numbers():
+    sf = parse_yaml("a: no\nb: 2023\nc: '2023'\nd: 1.5\ne:\nf: true\ng: 2023-01-01\n", "f.yaml", Diagnostics())
+    assert sf.data == {"a": "no", "b": 2023, "c": "2023", "d": 1.5, "e": None, "f": True, "g": "2023-01-01"}
+
+
+def test_anchors_and_aliases_are_refused():
+    diags = Diagnostics()
+    assert parse_yaml("a: &x [1, 2]\nb: *x\n", "f.yaml", diags) is None
+    assert codes(diags) == ["E001"] and diags.items[0].span.line == 2
+
+
+def test_columns_count_characters_not_bytes():
+    sf = parse_yaml("名前: [甲, 乙乙, 丙]\n", "f.yaml", Diagnostics())
+    assert sf.span(("名前", 2)).col == 13
