@@ -54,6 +54,12 @@ def _fetcher():
     return SafeFetcher()
 
 
+# PDF variants render_pdf accepts (WeasyPrint's names). ``pdf/ua-1`` is the release
+# default (accessible: tagged, titled, /Lang, PDF/UA identification in the XMP);
+# ``pdf/a-2b`` is for archiving.
+PDF_VARIANTS = ("pdf/ua-1", "pdf/a-2b")
+
+
 @dataclass
 class PdfResult:
     data: bytes
@@ -61,29 +67,83 @@ class PdfResult:
     anchor_pages: dict[str, int]  # anchor → printed page number (body page 1 = 1)
 
 
+def _link_labels(html_document) -> dict[str, str]:
+    """Anchor → text of the in-document links (the table of contents entries)."""
+    labels: dict[str, str] = {}
+    for element in html_document.etree_element.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        href = element.get("href") or ""
+        if tag.rsplit("}", 1)[-1] == "a" and href.startswith("#"):
+            labels.setdefault(href[1:], " ".join("".join(element.itertext()).split()))
+    return labels
+
+
+def _finisher(labels: dict[str, str], archival: bool):
+    """Last touches on WeasyPrint's PDF objects, before they are written.
+
+    * Header cells get ``/Scope /Column`` (the table's only headers are its two
+      column headers, ``<th scope="col">``); WeasyPrint links cells to them with
+      ``/Headers`` but writes no scope.
+    * Link annotations get their link's text as ``/Contents`` (WeasyPrint puts
+      the anchor name there, which a screen reader would read out).
+    * PDF/A: the XMP metadata stream stays unfiltered (ISO 19005-2, 6.6.2.1),
+      and a stream whose deflated bytes would end in CR is written
+      uncompressed, so that its /Length cannot be misread (6.1.7.1: a CR at the
+      end of the data followed by the LF before ``endstream`` reads as CRLF).
+    """
+    import pydyf
+
+    def finish(document, pdf):
+        for obj in pdf.objects:
+            if isinstance(obj, pydyf.Stream):
+                if archival:  # written with uncompressed_pdf: compress here, stream by stream
+                    obj.compress = obj.extra.get("Type") != "/Metadata"
+                    if obj.compress and obj.data.endswith(b"\r\nendstream"):
+                        obj.compress = False
+            elif isinstance(obj, dict):
+                if obj.get("S") == "/TH" and isinstance(obj.get("A"), dict):
+                    obj["A"]["Scope"] = "/Column"
+                elif obj.get("Subtype") == "/Link" and isinstance(obj.get("Dest"), pydyf.String):
+                    label = labels.get(obj["Dest"].string)
+                    if label:
+                        obj["Contents"] = pydyf.String(label)
+
+    return finish
+
+
 def render_pdf(html: str, variant: str | None = None, identifier: bytes | None = None) -> PdfResult:
+    """Lay ``html`` out with layouts/style.css and write a tagged PDF.
+
+    ``variant``: ``None`` (plain tagged PDF 1.7), ``"pdf/ua-1"`` or ``"pdf/a-2b"``.
+    """
     import logging
 
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    if variant is not None and variant not in PDF_VARIANTS:
+        raise ValueError(f"unknown PDF variant {variant!r} (known: {', '.join(PDF_VARIANTS)})")
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = _fetcher()
     font_config = FontConfiguration()
     css = CSS(filename=str(LAYOUTS_DIR / "style.css"), font_config=font_config, url_fetcher=fetcher)
-    document = HTML(string=html, base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher).render(
-        stylesheets=[css], font_config=font_config)
-    first_body = 0
+    html_document = HTML(string=html, base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+    document = html_document.render(stylesheets=[css], font_config=font_config)
     anchors: dict[str, int] = {}
     for index, page in enumerate(document.pages):
         for name in page.anchors:
             anchors.setdefault(name, index)
     first_body = anchors.get("body-start", 0)
     printed = {name: index - first_body + 1 for name, index in anchors.items()}
+    archival = bool(variant and variant.startswith("pdf/a"))
     options = {"pdf_tags": True, "uncompressed_pdf": False}
     if variant:
         options["pdf_variant"] = variant
+    if archival:
+        # No compressed object or cross-reference streams, whose bytes the finisher
+        # cannot see; every other stream is compressed again by the finisher.
+        options["uncompressed_pdf"] = True
     if identifier:
         options["pdf_identifier"] = identifier
-    data = document.write_pdf(**options)
+    data = document.write_pdf(finisher=_finisher(_link_labels(html_document), archival), **options)
     return PdfResult(data, len(document.pages), printed)

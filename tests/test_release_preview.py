@@ -1,0 +1,96 @@
+"""Ministry previews against the full document, the release manifest, and a missing LibreOffice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from compiler.build import compile_sources
+from compiler.diagnostics import Diagnostics
+from compiler.document import Omission, Row
+from compiler.preview import select
+from tests.helpers import SOURCES, build, norm, pdf_pages
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    diags = Diagnostics()
+    result = compile_sources(SOURCES, diags)
+    assert result.document is not None
+    return result
+
+
+def test_every_ministry_preview_matches_the_full_document(compiled):
+    full = {r.item_id: r for r in compiled.document.rows()}
+    for ministry in compiled.valid.registry.ministries:
+        view = select(compiled.document, ministry.name, compiled.settings, "プレビュー")
+        kept = list(view.rows())
+        expected = [r for r in compiled.document.rows() if ministry.name in r.responsible | r.mentioned]
+        assert [r.item_id for r in kept] == [r.item_id for r in expected], ministry.name
+        for row in kept:
+            original = full[row.item_id]
+            assert (row.number, row.category, row.commitment, row.status) == \
+                   (original.number, original.category, original.commitment, original.status)
+        omitted = sum(1 for p in view.pillars for q in p.policies for r in q.rows if isinstance(r, Omission))
+        policies = {(p.number, q.number) for p in view.pillars for q in q_policies(p)}
+        assert omitted <= len(kept) + len(policies)
+
+
+def q_policies(pillar):
+    return pillar.policies
+
+
+def test_preview_omission_lines_cover_exactly_the_left_out_rows(compiled):
+    view = select(compiled.document, "金融庁", compiled.settings, "プレビュー")
+    for pillar in view.pillars:
+        for policy in pillar.policies:
+            full = next(q for p in compiled.document.pillars for q in p.policies if q.id == policy.id)
+            labels = [r.label for r in full.rows]
+            shown = []
+            for r in policy.rows:
+                if isinstance(r, Row):
+                    shown.append(r.label)
+                else:
+                    inner = r.text.removeprefix("（").split("は他府省分")[0]
+                    first, _, last = inner.partition("〜")
+                    shown += labels[labels.index(first): labels.index(last or first) + 1]
+            assert shown == labels
+
+
+def test_rendered_preview_keeps_final_numbers(compiled, tmp_path):
+    result, diags = build(SOURCES, tmp_path, ministries=["経済産業省"], formats={"pdf"})
+    assert not diags.has_errors
+    pdf = tmp_path / "preview" / "経産省.pdf"
+    text = norm("".join(pdf_pages(pdf)))
+    assert "プレビュー(経産省)" in text and "正式な文書ではありません" in text
+    rows = list(compiled.document.rows())
+    kept = [r.number for r in rows if "経産省" in r.responsible | r.mentioned]
+    left_out = [r.number for r in rows if "経産省" not in r.responsible | r.mentioned]
+    positions = [text.find(norm(n)) for n in kept]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions)
+    assert not any(norm(n) in text for n in left_out)
+    assert norm("は他府省分のため省略") in text
+
+
+def test_manifest_describes_the_release(official_release):
+    out = {p.name: p for p in official_release.written}
+    manifest = json.loads(out["manifest.json"].read_text(encoding="utf-8"))
+    for name in ("followup.pdf", "followup.docx"):
+        data = out[name].read_bytes()
+        assert manifest["files"][name] == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    items = manifest["items"]
+    assert items["total"] == 85 == sum(items["per_pillar"].values()) == sum(items["per_policy"].values())
+    assert items["per_policy"]["⑨ 海外展開"] == 16 and items["per_ministry"]["経産省"] == 40
+    assert manifest["version"] and "weasyprint" in manifest["libraries"]
+
+
+def test_release_without_libreoffice_is_an_error_naming_the_package(mini, tmp_path, monkeypatch):
+    from compiler import lopages
+
+    monkeypatch.setattr(lopages, "available", lambda: False)
+    result, diags = build(mini, tmp_path / "out", release=True)
+    [d] = [d for d in diags.items if d.code == "E050"]
+    assert "libreoffice-writer-nogui" in d.hint
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
