@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,49 +82,80 @@ def build(sources: Path, out: Path, **kwargs):
     return result, diags
 
 
-def footer_number(page_text: str) -> int | None:
-    """The printed page number: the last line of the page that is only digits."""
-    for line in reversed(page_text.strip().splitlines()):
-        if line.strip():
-            return int(line.strip()) if line.strip().isdigit() else None
-    return None
+@dataclass
+class PdfText:
+    """A PDF read three ways: page texts in reading order, in physical layout, and each page's footer number."""
+
+    path: Path
+    pages: list[str]
+    layout: list[str]
+    footers: list[int | None]
+
+    @property
+    def first_body(self) -> int:
+        return next(i for i, n in enumerate(self.footers) if n is not None)
 
 
-def toc_printed_numbers(pages: list[str], labels: list[str]) -> dict[str, int]:
-    """Read 「label ..... N」 lines of the table of contents (on the pages before the first numbered page)."""
-    front = []
-    for text in pages:
-        if footer_number(text) is not None:
-            break
-        front.append(text)
-    lines, buffer = [], ""
-    text = "\n".join(front)
+def read_pdf(pdf: Path, footer_mm: float = 14.0) -> PdfText:
+    """Footer numbers come from the bottom margin only, so a TOC line ending in a digit is never taken for one."""
+    import pdfplumber
+
+    footers: list[int | None] = []
+    with pdfplumber.open(str(pdf)) as doc:
+        for page in doc.pages:
+            box = page.crop((0, page.height - footer_mm * 72 / 25.4, page.width, page.height))
+            digits = re.findall(r"^\s*(\d+)\s*$", box.extract_text() or "", re.M)
+            footers.append(int(digits[-1]) if digits else None)
+    return PdfText(pdf, pdf_pages(pdf), pdf_pages(pdf, layout=True), footers)
+
+
+def _column_texts(page) -> list[str]:
+    """Text of a page column by column: split at a vertical band near the middle that no word crosses."""
+    words = page.extract_words()
+    title = next((w for w in words if w["text"] == "目次"), None)
+    top = title["bottom"] + 1 if title else 0
+    words = [w for w in words if w["top"] >= top]
+    mid = page.width / 2
+    band = (mid - 4, mid + 4)
+    crossing = [w for w in words if w["x0"] < band[1] and w["x1"] > band[0]]
+    head = "目次\n" if title else ""
+    if words and not crossing:
+        halves = [page.crop((0, top, mid, page.height)), page.crop((mid, top, page.width, page.height))]
+        return [head + "\n".join(h.extract_text() or "" for h in halves)]
+    return [head + (page.crop((0, top, page.width, page.height)).extract_text() or "")]
+
+
+def toc_printed_numbers(pdf: PdfText, labels: list[str]) -> dict[str, int]:
+    """Read 「label ..... N」 entries of the table of contents (the pages before the first numbered page).
+
+    Entries that wrap are joined until a line ends in a number; two-column contents are read column by column."""
+    import pdfplumber
+
+    with pdfplumber.open(str(pdf.path)) as doc:
+        columns = [t for page in doc.pages[:pdf.first_body] for t in _column_texts(page)]
+    text = "\n".join(columns)
     text = text.split("目次", 1)[1] if "目次" in text else text
+    entries, buffer = [], ""
     for line in text.splitlines():
         buffer += line.strip()
-        if re.search(r"(\.|…|‥)\s*\d+$", buffer) or re.search(r"\s\d+$", buffer):
-            lines.append(buffer)
-            buffer = ""
-        elif not buffer or not re.search(r"\S", line):
+        if re.search(r"\d+$", buffer):
+            entries.append(buffer)
             buffer = ""
     found: dict[str, int] = {}
-    for line in lines:
-        m = re.match(r"^(.*?)[\s.…‥]*?(\d+)$", line)
-        if not m:
-            continue
-        key = norm(m.group(1)).rstrip(".…‥")
-        for label in labels:
-            if norm(label) == key and label not in found:
-                found[label] = int(m.group(2))
+    wanted = {norm(label): label for label in labels}
+    for entry in entries:
+        m = re.match(r"^(.*?)[\s.…‥・]*(\d+)$", entry)
+        label = wanted.get(norm(m.group(1))) if m else None
+        if label and label not in found:
+            found[label] = int(m.group(2))
     return found
 
 
-def heading_pages(pages: list[str], labels: list[str]) -> dict[str, int]:
+def heading_pages(pdf: PdfText, labels: list[str]) -> dict[str, int]:
     """Printed page on which each label first appears, searching in order from the first numbered page."""
-    body = [(footer_number(t), norm(t)) for t in pages]
-    start = next(i for i, (n, _) in enumerate(body) if n is not None)
+    body = [(n, norm(t)) for n, t in zip(pdf.footers, pdf.pages)]
     found: dict[str, int] = {}
-    i = start
+    i = pdf.first_body
     for label in labels:
         key = norm(label)
         while i < len(body) and key not in body[i][1]:
@@ -134,20 +166,20 @@ def heading_pages(pages: list[str], labels: list[str]) -> dict[str, int]:
     return found
 
 
-def assert_header_on_every_table_page(pages_layout: list[str], commitment: str, status: str) -> int:
+def assert_header_on_every_table_page(pdf: PdfText, commitment: str, status: str) -> int:
     """Every numbered page shows the header row as its first line, or right after a policy's opening box.
 
     Returns the number of pages checked."""
     checked = 0
-    for text in pages_layout:
-        if footer_number(text) is None:
+    for number, text in zip(pdf.footers, pdf.layout):
+        if number is None:
             continue
         lines = [line for line in text.splitlines() if line.strip()]
         idx = next((i for i, line in enumerate(lines) if commitment in line), None)
-        assert idx is not None, f"page {footer_number(text)}: no table header\n{text[:400]}"
-        assert status in lines[idx], f"page {footer_number(text)}: header row incomplete: {lines[idx]}"
+        assert idx is not None, f"page {number}: no table header\n{text[:400]}"
+        assert status in lines[idx], f"page {number}: header row incomplete: {lines[idx]}"
         above = "\n".join(lines[:idx])
-        assert idx == 0 or "■新たな大方針" in above, f"page {footer_number(text)}: table text above the header:\n{above}"
+        assert idx == 0 or "■新たな大方針" in above, f"page {number}: table text above the header:\n{above}"
         checked += 1
     return checked
 

@@ -115,7 +115,8 @@ def load(path: Path = REFERENCE) -> Reference:
         m = ITEM_NUMBER_RE.search(lines[i])
         if m:
             numbered[i] = parse_item_number(m)
-    segments: list[Segment] = []
+    # the title (before the table of contents) is text of the document too
+    segments: list[Segment] = [Segment(line, i + 1, None, None) for i, line in enumerate(lines[:toc_start]) if line.strip()]
     items: list[str] = []
     categories: list[str] = []
     current_item: str | None = None

@@ -261,9 +261,8 @@ def reference_sentences(official) -> tuple[list[Sentence], dict[Correction, int]
             rules.append(c)
         elif c.file in labels:
             by_item.setdefault(labels[c.file], []).append(c)
-    segments = [reference.Segment(ref.title, 1, None, None)] + list(ref.segments)
     sentences = []
-    for seg in segments:
+    for seg in ref.segments:
         text = norm(seg.text)
         for c in by_item.get(seg.item, []):
             if norm(c.original) in text:

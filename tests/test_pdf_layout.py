@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.helpers import assert_header_on_every_table_page, footer_number, heading_pages, pdf_pages, toc_printed_numbers
+from tests.helpers import assert_header_on_every_table_page, heading_pages, read_pdf, toc_printed_numbers
 
 
 def pdf_of(result):
@@ -12,10 +12,10 @@ def pdf_of(result):
 
 
 def test_every_toc_number_is_the_page_of_its_heading(official):
-    pages = pdf_pages(pdf_of(official))
+    pdf = read_pdf(pdf_of(official))
     labels = [e.label for e in official.document.toc]
-    printed = toc_printed_numbers(pages, labels)
-    actual = heading_pages(pages, labels)
+    printed = toc_printed_numbers(pdf, labels)
+    actual = heading_pages(pdf, labels)
     assert len(labels) == 3 + 9 + 30  # 30 categories: the published TOC lists 29 (it omits 知財戦略支援)
     assert set(printed) == set(labels), set(labels) - set(printed)
     assert set(actual) == set(labels), set(labels) - set(actual)
@@ -24,18 +24,17 @@ def test_every_toc_number_is_the_page_of_its_heading(official):
 
 
 def test_front_page_is_unnumbered_and_body_starts_at_one(official):
-    pages = pdf_pages(pdf_of(official))
-    numbers = [footer_number(p) for p in pages]
-    first = next(i for i, n in enumerate(numbers) if n is not None)
-    assert all(n is None for n in numbers[:first])
-    assert numbers[first:] == list(range(1, len(pages) - first + 1))
+    pdf = read_pdf(pdf_of(official))
+    numbers, first = pdf.footers, pdf.first_body
+    assert first >= 1 and all(n is None for n in numbers[:first])
+    assert numbers[first:] == list(range(1, len(numbers) - first + 1))
 
 
 def test_table_header_row_stands_at_the_top_of_every_table_page(official):
     doc = official.document
-    pages = pdf_pages(pdf_of(official), layout=True)
-    checked = assert_header_on_every_table_page(pages, doc.commitment_heading, doc.status_heading)
-    assert checked == sum(1 for p in pages if footer_number(p) is not None) > 20
+    pdf = read_pdf(pdf_of(official))
+    checked = assert_header_on_every_table_page(pdf, doc.commitment_heading, doc.status_heading)
+    assert checked == len(pdf.footers) - pdf.first_body > 20
 
 
 def test_fonts_are_the_shipped_ones_embedded_and_subset(official):

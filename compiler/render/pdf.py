@@ -96,7 +96,7 @@ def _finisher(labels: dict[str, str], archival: bool):
     def finish(document, pdf):
         for obj in pdf.objects:
             if isinstance(obj, pydyf.Stream):
-                if archival:  # written with uncompressed_pdf: compress here, stream by stream
+                if archival:
                     obj.compress = obj.extra.get("Type") != "/Metadata"
                     if obj.compress and obj.data.endswith(b"\r\nendstream"):
                         obj.compress = False
@@ -139,11 +139,12 @@ def render_pdf(html: str, variant: str | None = None, identifier: bytes | None =
     options = {"pdf_tags": True, "uncompressed_pdf": False}
     if variant:
         options["pdf_variant"] = variant
-    if archival:
-        # No compressed object or cross-reference streams, whose bytes the finisher
-        # cannot see; every other stream is compressed again by the finisher.
-        options["uncompressed_pdf"] = True
     if identifier:
         options["pdf_identifier"] = identifier
-    data = document.write_pdf(finisher=_finisher(_link_labels(html_document), archival), **options)
+    finisher = _finisher(_link_labels(html_document), archival)
+    data = document.write_pdf(finisher=finisher, **options)
+    if archival and b"\r\nendstream" in data:
+        # An object or cross-reference stream (made after the finisher ran) ended in
+        # CR: write without them; the finisher still compresses the other streams.
+        data = document.write_pdf(finisher=finisher, **dict(options, uncompressed_pdf=True))
     return PdfResult(data, len(document.pages), printed)
