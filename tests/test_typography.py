@@ -8,7 +8,8 @@ here) and its glyphs are read back with pdfplumber:
   a plain run of kanji placed the same way *is* broken, so the check can fail;
 * no line starts with ）。、 or ～ and none ends with （ or a ※ mark;
 * wrapped lines of bullets, sub-bullets, third-level bullets, numbered items,
-  ※ notes and ○ project names start where the text after the marker starts;
+  ※ notes (in the status column and in the principle box) and ○ project names
+  start where the text after the marker starts;
 * no glyph comes closer than 1 mm to a rule of the table, also in a row split
   across pages; every glyph is from a font shipped in fonts/.
 """
@@ -40,6 +41,7 @@ HANG = {
     "note": "己" * 70,
     "project": "庚" * 45,
 }
+PRINCIPLE_NOTE = "壬" * 120  # a ※ note of the policy's principle box (full width, above the table)
 MM = 72 / 25.4
 
 
@@ -54,6 +56,8 @@ def crafted(tmp_path_factory):
     sources = base / "sources"
     shutil.copytree(MINI, sources)
     folder = sources / "10-alpha" / "10-first"
+    policy = folder / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("大方針の注記。", PRINCIPLE_NOTE), encoding="utf-8")
     items = [FILLER * k + "（" + token + "）。" for token in TOKENS + [CONTROL] for k in OFFSETS]
     items += [FILLER * k + "3～5" for k in OFFSETS]
     items += [FILLER * k + "※印の注記" for k in OFFSETS]
@@ -88,17 +92,29 @@ class Layout:
         inner = [e["x0"] for e in vertical if 60 < e["x0"] < width - 60]
         return min(inner)
 
+    def full_width_lines(self, char: str) -> list[list[dict]]:
+        """Lines (whole page width) with at least three ``char``, in order."""
+        out = []
+        for chars, *_ in self.pages:
+            rows = defaultdict(list)
+            for c in chars:
+                if c["text"].strip():
+                    rows[round(c["matrix"][5], 1)].append(c)
+            out += [sorted(rows[y], key=lambda c: c["x0"]) for y in sorted(rows, reverse=True)
+                    if sum(c["text"] == char for c in rows[y]) >= 3]
+        return out
+
     def lines(self, column: str) -> list[list[dict]]:
         """Lines of one column ("left" or "right") of the table, page after page, top to bottom."""
         out = []
         for page in self.pages:
             chars = page[0]
             split = self.column_split(page)
-            rows = defaultdict(list)
+            rows = defaultdict(list)  # by baseline: glyphs of two fonts on one line differ in "top"
             for c in chars:
                 if (c["x0"] >= split) == (column == "right") and c["text"].strip():
-                    rows[round(c["top"], 1)].append(c)
-            out += [sorted(rows[top], key=lambda c: c["x0"]) for top in sorted(rows)]
+                    rows[round(c["matrix"][5], 1)].append(c)
+            out += [sorted(rows[y], key=lambda c: c["x0"]) for y in sorted(rows, reverse=True)]
         return out
 
 
@@ -180,6 +196,15 @@ def test_hanging_indent(crafted, kind):
             f"{kind}: wrapped line at x={line[0]['x0']:.1f}, text starts at {text_start['x0']:.1f} (marker {marker['x0']:.1f})"
 
 
+def test_principle_note_hangs(crafted):
+    """The ※ notes of a policy carry their ※ in the text; wrapped lines start after it."""
+    first, *rest = crafted.full_width_lines(PRINCIPLE_NOTE[0])
+    assert first[0]["text"] == "※" and rest
+    text_start = first[1]
+    for line in rest:
+        assert abs(line[0]["x0"] - text_start["x0"]) < 0.5, (line[0]["x0"], text_start["x0"], first[0]["x0"])
+
+
 def test_levels_step_by_one_marker_width(crafted):
     """Sub-bullets hang 1em further in than bullets, third-level bullets 1em further still."""
     xs = [_block_lines(crafted, HANG[kind])[1][0]["x0"] for kind in ("bullet", "sub-bullet", "third-bullet")]
@@ -188,11 +213,11 @@ def test_levels_step_by_one_marker_width(crafted):
 
 
 def test_constant_line_pitch(crafted):
-    """Inside a paragraph, lines follow each other at the body line height (9.5pt × 1.45)."""
-    for kind in ("bullet", "numbered", "note"):
+    """Inside a paragraph, lines follow each other at 1.45 × the font size (9.5pt, notes 9pt)."""
+    for kind, size in (("bullet", 9.5), ("numbered", 9.5), ("note", 9)):  # notes are set at 9pt
         tops = [line[0]["top"] for line in _block_lines(crafted, HANG[kind])]
         for a, b in zip(tops, tops[1:]):
-            assert abs((b - a) - 9.5 * 1.45) < 0.2, (kind, tops)
+            assert abs((b - a) - size * 1.45) < 0.2, (kind, tops)
 
 
 # --- rules and fonts -----------------------------------------------------------------------
@@ -202,9 +227,12 @@ def test_nothing_touches_a_rule(crafted):
     assert len(crafted.pages) >= 3, "the probe row should run over pages"
     for chars, vertical, horizontal, width in crafted.pages:
         xs = sorted({round(e["x0"], 1) for e in vertical})
-        table_top = min(e["top"] for e in vertical)
-        table_bottom = max(e["bottom"] for e in vertical)
-        ys = sorted({round(e["top"], 1) for e in horizontal if e["x0"] < xs[0] + 1})
+        split = crafted.column_split((chars, vertical, horizontal, width))
+        inner = [e for e in vertical if abs(e["x0"] - split) < 1]  # the column rule: table rows only
+        table_top = min(e["top"] for e in inner)
+        table_bottom = max(e["bottom"] for e in inner)
+        ys = sorted({round(e["top"], 1) for e in horizontal
+                     if e["x0"] < xs[0] + 1 and table_top - 1 <= e["top"] <= table_bottom + 1})
         assert ys and abs(ys[-1] - table_bottom) < 1, "the table (or the split row) is not closed by a rule"
         for c in chars:
             if not (table_top <= c["top"] <= table_bottom) or not c["text"].strip():
