@@ -66,7 +66,31 @@ def _environment():
     env = Environment(loader=FileSystemLoader(str(LAYOUTS_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=False, lstrip_blocks=False)
     env.filters["nobreak"] = nobreak
+    env.globals["toc_columns"] = toc_columns
     return env
+
+
+TOC_TWO_COLUMNS_MAX = 110  # entries that still fit one A4 page in two columns
+
+
+def toc_columns(toc) -> list[list]:
+    """The contents as one column, or two balanced columns when they fit one page.
+
+    Splits only before a pillar or policy entry, at the point that best balances the
+    two columns' heights (pillar and policy entries take a little more room)."""
+    entries = list(toc)
+    if len(entries) < 2 or len(entries) > TOC_TWO_COLUMNS_MAX:
+        return [entries]
+    weight = [1.0 + {1: 0.6, 2: 0.25}.get(e.level, 0.0) for e in entries]
+    total = sum(weight)
+    best, best_gap, before = None, total, 0.0
+    for i, e in enumerate(entries):
+        if i and e.level <= 2 and abs(total - 2 * before) < best_gap:
+            best, best_gap = i, abs(total - 2 * before)
+        before += weight[i]
+    if best is None:
+        return [entries]
+    return [entries[:best], entries[best:]]
 
 
 def render_html(doc: Document, settings: Settings) -> str:
