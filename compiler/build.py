@@ -87,36 +87,70 @@ class Rendered:
 def render(doc: Document, settings: Settings, formats: set[str], diags: Diagnostics,
            release: bool = False, libreoffice_pages: bool = False,
            progress: Callable[[str], None] = lambda s: None) -> Rendered | None:
-    """Render the requested formats in memory. Page numbers for the DOCX table of
-    contents come from the PDF's layout, or from LibreOffice when asked."""
+    """Render the requested formats in memory.
+
+    The PDF is always laid out: its pages give the DOCX table of contents its
+    numbers, unless LibreOffice measures the DOCX itself (release builds and
+    ``libreoffice_pages``), which then runs in the background during the PDF
+    layout. The DOCX is written in a forked process while the PDF is written."""
     from compiler.render.html import render_html
-    from compiler.render.pdf import render_pdf
+    from compiler.render.pdf import layout_pdf
 
     out = Rendered()
+    page_pass = None
+    if "docx" in formats and (libreoffice_pages or release):
+        from compiler.lopages import PagePass
+
+        progress("LibreOffice で DOCX のページ番号を測っています")
+        page_pass = PagePass(doc, settings, diags)
+        if diags.has_errors:
+            return None
     progress("PDF を組版しています")
-    html = render_html(doc, settings)
-    variant = "pdf/ua-1" if release else None
-    pdf = render_pdf(html, variant=variant, identifier=doc.output_name.encode() if release else None)
-    out.pages = pdf.pages
-    if "pdf" in formats:
-        out.pdf = pdf.data
-    if "docx" in formats:
+    laid = layout_pdf(render_html(doc, settings))
+    out.pages = laid.pages
+    docx_future = executor = None
+    if "docx" in formats and page_pass is None:
         from compiler.render.docx import render_docx
 
-        progress("DOCX を作っています")
-        pages = {e.anchor: pdf.anchor_pages.get(e.anchor, 0) for e in doc.toc}
-        data = render_docx(doc, settings, pages)
-        if libreoffice_pages or release:
-            from compiler import lopages
-
-            progress("LibreOffice でページ番号を確かめています")
-            data = lopages.fix_toc_pages(doc, settings, data, diags)
-            if data is None:
-                return None
-        else:
-            out.notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
-        out.docx = data
+        pages = {e.anchor: laid.anchor_pages.get(e.anchor, 0) for e in doc.toc}
+        executor, docx_future = _in_fork(render_docx, doc, settings, pages)
+        out.notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
+    if "pdf" in formats:
+        progress("PDF を書き出しています")
+        out.pdf = laid.write("pdf/ua-1" if release else None, doc.output_name.encode() if release else None)
+    if docx_future is not None:
+        out.docx = docx_future.result()
+        executor.shutdown()
+    if page_pass is not None:
+        out.docx = page_pass.finish()
+        if out.docx is None:
+            return None
     return out
+
+
+class _Done:
+    """A finished result with the interface of a future (when forking is not possible)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+    def shutdown(self):
+        pass
+
+
+def _in_fork(fn, *args):
+    """Run ``fn(*args)`` in a forked worker (the parent keeps working); in-process where fork is unavailable."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        done = _Done(fn(*args))
+        return done, done
+    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    return executor, executor.submit(fn, *args)
 
 
 @dataclass

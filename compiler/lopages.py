@@ -53,25 +53,44 @@ def fontconfig_file(directory: Path, settings: Settings) -> Path:
     return conf
 
 
-def layout(docx: bytes, settings: Settings, pdf_out: Path | None = None) -> dict[str, int]:
-    """Physical page (1-based) of every ``_Toc`` bookmark as LibreOffice lays the DOCX out."""
-    if not available():
-        raise LibreOfficeMissing(PACKAGES)
-    with tempfile.TemporaryDirectory(prefix="followup-lo-") as tmp:
-        tmpdir = Path(tmp)
+class Job:
+    """One LibreOffice layout running in the background (so the PDF can be laid out meanwhile)."""
+
+    def __init__(self, docx: bytes, settings: Settings, pdf_out: Path | None = None):
+        if not available():
+            raise LibreOfficeMissing(PACKAGES)
+        self._tmp = tempfile.TemporaryDirectory(prefix="followup-lo-")
+        tmpdir = Path(self._tmp.name)
         src = tmpdir / "in.docx"
         src.write_bytes(docx)
-        out = tmpdir / "pages.json"
+        self._out = tmpdir / "pages.json"
         env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig_file(tmpdir, settings)), HOME=str(tmpdir))
         env.pop("PYTHONPATH", None)
         env.pop("VIRTUAL_ENV", None)
-        args = [SYSTEM_PYTHON, str(UNO_SCRIPT), str(src), str(out), (tmpdir / "profile").as_uri()]
+        args = [SYSTEM_PYTHON, str(UNO_SCRIPT), str(src), str(self._out), (tmpdir / "profile").as_uri()]
         if pdf_out is not None:
             args.append(str(pdf_out))
-        r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
-        if r.returncode != 0 or not out.exists():
-            raise RuntimeError((r.stderr or r.stdout or "LibreOffice failed").strip()[-2000:])
-        return json.loads(out.read_text(encoding="utf-8"))
+        self._proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait(self, timeout: float = 600) -> dict[str, int]:
+        """Physical page (1-based) of every ``_Toc`` bookmark."""
+        try:
+            try:
+                stdout, stderr = self._proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.communicate()
+                raise RuntimeError(f"LibreOffice did not finish within {timeout:.0f} s")
+            if self._proc.returncode != 0 or not self._out.exists():
+                raise RuntimeError((stderr or stdout or "LibreOffice failed").strip()[-2000:])
+            return json.loads(self._out.read_text(encoding="utf-8"))
+        finally:
+            self._tmp.cleanup()
+
+
+def layout(docx: bytes, settings: Settings, pdf_out: Path | None = None) -> dict[str, int]:
+    """Physical page (1-based) of every ``_Toc`` bookmark as LibreOffice lays the DOCX out."""
+    return Job(docx, settings, pdf_out).wait()
 
 
 def printed_pages(doc: Document, physical: dict[str, int]) -> dict[str, int]:
@@ -83,16 +102,31 @@ def printed_pages(doc: Document, physical: dict[str, int]) -> dict[str, int]:
     return {anchor: physical[name] - first + 1 for anchor, name in names.items() if name in physical}
 
 
-def fix_toc_pages(doc: Document, settings: Settings, docx: bytes, diags: Diagnostics) -> bytes | None:
-    from compiler.render.docx import render_docx
+class PagePass:
+    """The release DOCX: lay out a first DOCX in LibreOffice, then write it again with true page numbers.
 
-    try:
-        physical = layout(docx, settings)
-    except LibreOfficeMissing as exc:
-        diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", None,
-                    f"sudo apt-get install {exc} を実行してください。")
-        return None
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        diags.error("E051", f"LibreOffice での組版に失敗しました（{exc}）。", None)
-        return None
-    return render_docx(doc, settings, printed_pages(doc, physical))
+    ``start`` returns at once; ``finish`` waits for LibreOffice. Page numbers only
+    fill cached TOC fields on the front pages, so they cannot move the body."""
+
+    def __init__(self, doc: Document, settings: Settings, diags: Diagnostics):
+        from compiler.render.docx import render_docx
+
+        self.doc, self.settings, self.diags = doc, settings, diags
+        self.job: Job | None = None
+        try:
+            self.job = Job(render_docx(doc, settings, {}), settings)
+        except LibreOfficeMissing as exc:
+            diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", None,
+                        f"sudo apt-get install {exc} を実行してください。")
+
+    def finish(self) -> bytes | None:
+        from compiler.render.docx import render_docx
+
+        if self.job is None:
+            return None
+        try:
+            physical = self.job.wait()
+        except RuntimeError as exc:
+            self.diags.error("E051", f"LibreOffice での組版に失敗しました（{exc}）。", None)
+            return None
+        return render_docx(self.doc, self.settings, printed_pages(self.doc, physical))

@@ -111,18 +111,41 @@ def _finisher(labels: dict[str, str], archival: bool):
     return finish
 
 
-def render_pdf(html: str, variant: str | None = None, identifier: bytes | None = None) -> PdfResult:
-    """Lay ``html`` out with layouts/style.css and write a tagged PDF.
+@dataclass
+class LaidOut:
+    """A laid-out document: its page count and anchor pages are known; bytes are written on demand."""
 
-    ``variant``: ``None`` (plain tagged PDF 1.7), ``"pdf/ua-1"`` or ``"pdf/a-2b"``.
-    """
+    document: object
+    html_document: object
+    pages: int
+    anchor_pages: dict[str, int]  # anchor → printed page number (body page 1 = 1)
+
+    def write(self, variant: str | None = None, identifier: bytes | None = None) -> bytes:
+        """A tagged PDF; ``variant``: ``None`` (plain tagged PDF 1.7), ``"pdf/ua-1"`` or ``"pdf/a-2b"``."""
+        if variant is not None and variant not in PDF_VARIANTS:
+            raise ValueError(f"unknown PDF variant {variant!r} (known: {', '.join(PDF_VARIANTS)})")
+        archival = bool(variant and variant.startswith("pdf/a"))
+        options = {"pdf_tags": True, "uncompressed_pdf": False}
+        if variant:
+            options["pdf_variant"] = variant
+        if identifier:
+            options["pdf_identifier"] = identifier
+        finisher = _finisher(_link_labels(self.html_document), archival)
+        data = self.document.write_pdf(finisher=finisher, **options)
+        if archival and b"\r\nendstream" in data:
+            # An object or cross-reference stream (made after the finisher ran) ended in
+            # CR: write without them; the finisher still compresses the other streams.
+            data = self.document.write_pdf(finisher=finisher, **dict(options, uncompressed_pdf=True))
+        return data
+
+
+def layout_pdf(html: str) -> LaidOut:
+    """Lay ``html`` out with layouts/style.css (fonts and layouts/ only)."""
     import logging
 
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    if variant is not None and variant not in PDF_VARIANTS:
-        raise ValueError(f"unknown PDF variant {variant!r} (known: {', '.join(PDF_VARIANTS)})")
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = _fetcher()
     font_config = FontConfiguration()
@@ -135,16 +158,12 @@ def render_pdf(html: str, variant: str | None = None, identifier: bytes | None =
             anchors.setdefault(name, index)
     first_body = anchors.get("body-start", 0)
     printed = {name: index - first_body + 1 for name, index in anchors.items()}
-    archival = bool(variant and variant.startswith("pdf/a"))
-    options = {"pdf_tags": True, "uncompressed_pdf": False}
-    if variant:
-        options["pdf_variant"] = variant
-    if identifier:
-        options["pdf_identifier"] = identifier
-    finisher = _finisher(_link_labels(html_document), archival)
-    data = document.write_pdf(finisher=finisher, **options)
-    if archival and b"\r\nendstream" in data:
-        # An object or cross-reference stream (made after the finisher ran) ended in
-        # CR: write without them; the finisher still compresses the other streams.
-        data = document.write_pdf(finisher=finisher, **dict(options, uncompressed_pdf=True))
-    return PdfResult(data, len(document.pages), printed)
+    return LaidOut(document, html_document, len(document.pages), printed)
+
+
+def render_pdf(html: str, variant: str | None = None, identifier: bytes | None = None) -> PdfResult:
+    """Lay out and write in one call (see ``LaidOut.write`` for ``variant``)."""
+    if variant is not None and variant not in PDF_VARIANTS:
+        raise ValueError(f"unknown PDF variant {variant!r} (known: {', '.join(PDF_VARIANTS)})")
+    laid = layout_pdf(html)
+    return PdfResult(laid.write(variant, identifier), laid.pages, laid.anchor_pages)
