@@ -54,3 +54,24 @@ def test_pdf_metadata(official):
     assert reader.metadata.title == official.document.title
     assert reader.metadata.author == official.document.author
     assert reader.trailer["/Root"]["/Lang"] == "ja"
+
+
+def test_memoized_page_references_write_the_same_bytes(tmp_path, monkeypatch):
+    """The pydyf speed-up in render/pdf.py must not change a single byte."""
+    import pydyf
+
+    from compiler.build import compile_sources
+    from compiler.diagnostics import Diagnostics
+    from compiler.render import pdf as pdfmod
+    from compiler.render.html import render_html
+    from tests.helpers import MINI
+
+    compiled = compile_sources(MINI, Diagnostics())
+    html = render_html(compiled.document, compiled.settings)
+    fast = pdfmod.render_pdf(html, identifier=b"same").data
+    assert pydyf.PDF._followup_memo
+    monkeypatch.setattr(pydyf.PDF, "page_references", property(
+        lambda self: tuple(f"{n} 0 R".encode("ascii") for n in self.pages["Kids"][::3])))
+    monkeypatch.setattr(pdfmod, "_memoize_page_references", lambda: None)
+    slow = pdfmod.render_pdf(html, identifier=b"same").data
+    assert fast == slow
