@@ -85,7 +85,7 @@ class Rendered:
 
 
 def render(doc: Document, settings: Settings, formats: set[str], diags: Diagnostics,
-           release: bool = False, libreoffice_pages: bool = False,
+           release: bool = False, libreoffice_pages: bool = False, pdf_variant: str | None = "default",
            progress: Callable[[str], None] = lambda s: None) -> Rendered | None:
     """Render the requested formats in memory.
 
@@ -117,7 +117,8 @@ def render(doc: Document, settings: Settings, formats: set[str], diags: Diagnost
         out.notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
     if "pdf" in formats:
         progress("PDF を書き出しています")
-        out.pdf = laid.write("pdf/ua-1" if release else None, doc.output_name.encode() if release else None)
+        variant = ("pdf/ua-1" if release else None) if pdf_variant == "default" else pdf_variant
+        out.pdf = laid.write(variant, doc.output_name.encode() if release else None)
     if docx_future is not None:
         out.docx = docx_future.result()
         executor.shutdown()
@@ -214,7 +215,7 @@ def manifest(doc: Document, files: dict[Path, bytes], revision: str | None) -> b
 
 def run_build(sources: Path, out_dir: Path, diags: Diagnostics, formats: set[str] = frozenset({"pdf", "docx"}),
               release: bool = False, libreoffice_pages: bool = False, ministries: list[str] | None = None,
-              progress: Callable[[str], None] = lambda s: None) -> BuildResult:
+              pdf_variant: str | None = "default", progress: Callable[[str], None] = lambda s: None) -> BuildResult:
     """The whole pipeline for ``build`` (no ``ministries``) and ``preview`` (one file pair per ministry)."""
     result = BuildResult()
     progress("原稿を検査しています")
@@ -249,7 +250,7 @@ def run_build(sources: Path, out_dir: Path, diags: Diagnostics, formats: set[str
     files: dict[Path, bytes] = {}
     for target, folder, stem in targets:
         rendered = render(target, settings, formats, diags, release=release,
-                          libreoffice_pages=libreoffice_pages, progress=progress)
+                          libreoffice_pages=libreoffice_pages, pdf_variant=pdf_variant, progress=progress)
         if rendered is None or diags.has_errors:
             return result
         try:

@@ -95,9 +95,11 @@ def _finish(result, diags: Diagnostics, fmt: str, sources: Path, quiet: bool) ->
 @click.option("--release", is_flag=True,
               help="リリースビルド：警告もエラーにし、再現可能な PDF/UA と LibreOffice で確かめた目次の DOCX、manifest.json を作る")
 @click.option("--libreoffice-pages", is_flag=True, help="DOCX の目次のページ番号を LibreOffice の組版で確定する")
+@click.option("--pdf-variant", type=click.Choice(["default", "ua-1", "a-2b", "plain"]), default="default", show_default=True,
+              help="PDF の規格：ua-1（PDF/UA-1、リリースの既定）、a-2b（PDF/A-2b、長期保存用）、plain（タグ付き PDF 1.7、通常の既定）")
 @click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない")
 def build(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: bool, release: bool,
-          libreoffice_pages: bool, quiet: bool) -> None:
+          libreoffice_pages: bool, pdf_variant: str, quiet: bool) -> None:
     """原稿から output/<名前>.pdf と output/<名前>.docx を作ります。"""
     from compiler.build import run_build
 
@@ -105,8 +107,9 @@ def build(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: 
         raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
     formats = {f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on}
     diags = Diagnostics(strict=release)
+    variant = {"default": "default", "ua-1": "pdf/ua-1", "a-2b": "pdf/a-2b", "plain": None}[pdf_variant]
     result = run_build(sources, Path(out) if out else OUTPUT_DIR, diags, formats, release=release,
-                       libreoffice_pages=libreoffice_pages, progress=_progress(quiet))
+                       libreoffice_pages=libreoffice_pages, pdf_variant=variant, progress=_progress(quiet))
     _finish(result, diags, fmt, sources, quiet)
 
 

@@ -124,3 +124,14 @@ def test_check_does_not_import_the_renderers(mini):
     r = subprocess.run([sys.executable, "-c", code, str(mini)], capture_output=True, text=True, cwd=ROOT,
                        env=dict(os.environ))
     assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pdf_variant_option(mini, tmp_path):
+    import pikepdf
+
+    r = invoke("build", "--sources", mini, "--out", tmp_path, "--no-docx", "--pdf-variant", "a-2b", "-q")
+    assert r.exit_code == 0, r.output
+    with pikepdf.open(tmp_path / "mini.pdf") as pdf:
+        meta = pdf.open_metadata()
+        assert meta.get("pdfaid:part") == "2" and meta.get("pdfaid:conformance") == "B"
+    assert invoke("build", "--sources", mini, "--pdf-variant", "x-1").exit_code == 2
