@@ -256,6 +256,16 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
 
 
+def _folder_file(folder: Path, name: str, root: Path, diags: Diagnostics, what: str, content: str) -> SourceFile | None:
+    """The pillar's or policy's own file (``pillar.yaml``/``policy.yaml``), or a diagnostic that it is missing."""
+    path = folder / name
+    if path.is_file():
+        return read_source(path, root, diags)
+    diags.error("E011", f"{what}のフォルダに {name} がありません。", Span(folder.relative_to(root).as_posix()),
+                f"{content} {name} を作ってください。")
+    return None
+
+
 def load_sources(root: Path, diags: Diagnostics) -> LoadedSources:
     """Walk ``root`` and parse every source file, in document order."""
     root = Path(root)
@@ -274,22 +284,16 @@ def load_sources(root: Path, diags: Diagnostics) -> LoadedSources:
                         "取組方針のファイルは柱・政策のフォルダの中に置いてください。")
     pillar_dirs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name not in SKIPPED_DIRS]
     for order, pdir in _ordered(pillar_dirs, root, diags):
-        pfile = pdir / PILLAR_FILE
         pillar = PillarDir(pdir.relative_to(root).as_posix(), order,
-                           read_source(pfile, root, diags) if pfile.is_file() else None)
-        if not pfile.is_file():
-            diags.error("E011", f"柱のフォルダに {PILLAR_FILE} がありません。", Span(pillar.rel), "柱の表題を書いた pillar.yaml を作ってください。")
+                           _folder_file(pdir, PILLAR_FILE, root, diags, "柱", "柱の表題を書いた"))
         for p in _yaml_files(pdir):
             if p.name != PILLAR_FILE:
                 diags.error("E007", "柱のフォルダに置けるのは pillar.yaml と政策のフォルダだけです。", Span(p.relative_to(root).as_posix()),
                             "取組方針のファイルは政策のフォルダの中に置いてください。")
         policy_dirs = [d for d in pdir.iterdir() if d.is_dir() and not d.name.startswith(".")]
         for porder, poldir in _ordered(policy_dirs, root, diags):
-            polfile = poldir / POLICY_FILE
             policy = PolicyDir(poldir.relative_to(root).as_posix(), porder,
-                               read_source(polfile, root, diags) if polfile.is_file() else None)
-            if not polfile.is_file():
-                diags.error("E011", f"政策のフォルダに {POLICY_FILE} がありません。", Span(policy.rel), "政策の表題と大方針を書いた policy.yaml を作ってください。")
+                               _folder_file(poldir, POLICY_FILE, root, diags, "政策", "政策の表題と大方針を書いた"))
             item_paths = [p for p in _yaml_files(poldir) if p.name != POLICY_FILE]
             for _, ipath in _ordered(item_paths, root, diags):
                 sf = read_source(ipath, root, diags)

@@ -119,3 +119,11 @@ def test_anchors_and_aliases_are_refused():
 def test_columns_count_characters_not_bytes():
     sf = parse_yaml("名前: [甲, 乙乙, 丙]\n", "f.yaml", Diagnostics())
     assert sf.span(("名前", 2)).col == 13
+
+
+def test_missing_pillar_and_policy_files(mini: Path):
+    (mini / "10-alpha" / "pillar.yaml").unlink()
+    (mini / "20-beta" / "10-third" / "policy.yaml").unlink()
+    diags = Diagnostics()
+    load_sources(mini, diags)
+    assert sorted((d.code, d.span.file) for d in diags.items) == [("E011", "10-alpha"), ("E011", "20-beta/10-third")]
