@@ -21,7 +21,7 @@ from compiler.settings import Settings, load_settings
 @dataclass
 class Compiled:
     document: Document | None
-    settings: Settings
+    settings: Settings | None
     valid: object = None
 
 
@@ -32,7 +32,12 @@ def compile_sources(sources: Path, diags: Diagnostics) -> Compiled:
     from compiler.resolve import resolve
     from compiler.validate import validate
 
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except Exception as exc:  # a broken layouts/settings.yaml must not end in a traceback
+        diags.error("E041", f"レイアウト設定を読めません（{type(exc).__name__}: {str(exc).splitlines()[0][:200]}）。",
+                    Span("layouts/settings.yaml"), "layouts/settings.yaml を直前の正しい版に戻してください。")
+        return Compiled(None, None)
     loaded = load_sources(Path(sources), diags)
     valid = validate(loaded, diags)
     glyphs.check_glyphs(loaded, settings, diags)

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from compiler import document as d
 from compiler import models
 from compiler.settings import Settings
-from compiler.textrules import ERA_DATE_RE, ERAS, _num
+from compiler.textrules import ERA_DATE_RE, era_date_problem, era_to_date
 from compiler.validate import Registry, ValidSources, split_ministries
 
 
@@ -30,10 +30,9 @@ def as_of_datetime(as_of: str) -> datetime:
     if epoch and epoch.strip().isdigit():
         return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
     m = ERA_DATE_RE.search(as_of)
-    if m:
-        era, year, month, day = m.groups()
-        greg = ERAS[era][0].year + (1 if year == "元" else _num(year)) - 1
-        return datetime(greg, _num(month) if month else 1, _num(day) if day else 1, tzinfo=timezone.utc)
+    if m and era_date_problem(*m.groups()) is None:
+        d = era_to_date(*m.groups())
+        return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
     m = re.search(r"(\d{4})年(?:(\d{1,2})月)?", as_of)
     if m:
         return datetime(int(m.group(1)), int(m.group(2) or 1), 1, tzinfo=timezone.utc)

@@ -35,6 +35,12 @@ def _num(text: str) -> int:
     return int("".join(str(int(c)) if c.isdigit() else c for c in text))
 
 
+def era_to_date(era: str, year_text: str, month_text: str | None, day_text: str | None) -> date:
+    """The Gregorian date of 令和5年2月(1日); a missing month or day counts as the first."""
+    year = 1 if year_text == "元" else _num(year_text)
+    return date(ERAS[era][0].year + year - 1, _num(month_text) if month_text else 1, _num(day_text) if day_text else 1)
+
+
 def era_date_problem(era: str, year_text: str, month_text: str | None, day_text: str | None) -> str | None:
     """Why this era date is impossible, or ``None`` if it exists."""
     year = 1 if year_text == "元" else _num(year_text)

@@ -135,3 +135,14 @@ def test_pdf_variant_option(mini, tmp_path):
         meta = pdf.open_metadata()
         assert meta.get("pdfaid:part") == "2" and meta.get("pdfaid:conformance") == "B"
     assert invoke("build", "--sources", mini, "--pdf-variant", "x-1").exit_code == 2
+
+
+def test_broken_layout_settings_are_a_message_not_a_traceback(mini, tmp_path, monkeypatch):
+    from compiler import build as build_module
+
+    def broken():
+        raise ValueError("page.size: field required")
+
+    monkeypatch.setattr(build_module, "load_settings", broken)
+    r = invoke("build", "--sources", mini, "--out", tmp_path)
+    assert r.exit_code == 1 and "E041" in r.stderr and "layouts/settings.yaml" in r.stderr

@@ -110,12 +110,10 @@ class _Styles:
         para("FU As Of", align=WD_ALIGN_PARAGRAPH.RIGHT, after=8)
         para("TOC Heading", font=head_font, bold=True, size_pt=12, align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
         for level, (indent, font, bold) in enumerate(((0, head_font, True), (em, head_font, False), (2 * em, None, False)), 1):
-            st = para(f"toc {level}", font=font, bold=bold, left=indent, before=3 if level < 3 else 0)
+            para(f"toc {level}", font=font, bold=bold, left=indent, before=3 if level < 3 else 0)
         para("Heading 1", font=head_font, bold=True, size_pt=13, after=6, keep_next=True)
         para("Heading 2", font=head_font, bold=True, size_pt=11.5, after=4, keep_next=True)
         para("Heading 3", font=head_font, bold=True, size_pt=size, after=1, keep_next=True)
-        for n in (1, 2, 3):
-            styles[f"Heading {n}"].element.get_or_add_pPr()
         para("FU Category", font=head_font, bold=True, after=1)
         para("FU Principle Label", font=head_font, bold=True, after=2)
         para("FU Principle", first=em)
