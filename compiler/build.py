@@ -125,7 +125,12 @@ def render(doc: Document, settings: Settings, formats: set[str], diags: Diagnost
         variant = ("pdf/ua-1" if release else None) if pdf_variant == "default" else pdf_variant
         out.pdf = laid.write(variant, doc.output_name.encode() if release else None)
     if docx_future is not None:
-        out.docx = docx_future.result()
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            out.docx = docx_future.result()
+        except BrokenProcessPool:  # the worker died (e.g. out of memory): do it here instead
+            out.docx = render_docx(doc, settings, pages)
         executor.shutdown()
     if page_pass is not None:
         out.docx = page_pass.finish()
