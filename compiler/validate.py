@@ -92,40 +92,27 @@ def _data_path(data: Any, loc: tuple) -> tuple:
     return tuple(path)
 
 
+BLOCK_MODELS = {
+    "project": models.ProjectBlock, "reprint": models.ReprintBlock, "bullets": models.BulletsBlock,
+    "numbered": models.NumberedBlock, "text": models.TextBlock, "note": models.NoteBlock,
+    "ministry": models.MinistryBlock,
+}
+NESTED_MODELS = {"columns": models.Columns, "ministries": models.Ministry}
+
+
 def _allowed_keys(model: type[BaseModel], loc: tuple, data: Any) -> list[str]:
-    """Field names valid at the place of an unknown key (for the nearest-key hint)."""
+    """Field names valid in the mapping that holds an unknown key (for the nearest-key hint)."""
     parent = _data_path(data, loc)[:-1]
-    value = data
-    for p in parent:
-        value = value[p]
-    kind = models._block_kind(value) if isinstance(value, dict) else None
-    if kind:
-        block = {
-            "project": models.ProjectBlock, "reprint": models.ReprintBlock, "bullets": models.BulletsBlock,
-            "numbered": models.NumberedBlock, "text": models.TextBlock, "note": models.NoteBlock,
-            "ministry": models.MinistryBlock,
-        }[kind]
-        if "status" in parent:
-            if len(parent) == 2:
-                return list(block.model_fields)
-            return list(models.ListEntry.model_fields)
-    target: Any = model
-    for p in parent:
-        if isinstance(p, int) or target is None:
-            continue
-        f = getattr(target, "model_fields", {}).get(p)
-        target = None
-        if f is not None:
-            ann = f.annotation
-            for candidate in (ann, *getattr(ann, "__args__", ())):
-                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                    target = candidate
-                for inner in getattr(candidate, "__args__", ()):
-                    if isinstance(inner, type) and issubclass(inner, BaseModel):
-                        target = inner
-    if target is None and "status" in parent:
-        return list(models.ListEntry.model_fields)
-    return list(getattr(target, "model_fields", {}))
+    if not parent:
+        return list(model.model_fields)
+    if parent[0] == "status":
+        if len(parent) == 2:
+            value = data["status"][parent[1]]
+            block = BLOCK_MODELS.get(models._block_kind(value) or "")
+            return list(block.model_fields) if block else list(BLOCK_MODELS)
+        return list(models.ListEntry.model_fields)  # an entry of bullets/numbered, at any depth
+    nested = NESTED_MODELS.get(parent[0])
+    return list(nested.model_fields) if nested else []
 
 
 def report_validation_error(exc: ValidationError, model: type[BaseModel], sf: SourceFile, diags: Diagnostics) -> None:

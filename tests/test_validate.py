@@ -195,3 +195,12 @@ def test_missing_font_file(mini, monkeypatch, tmp_path):
     d = run(mini)
     glyphs.coverage.cache_clear()
     assert "E040" in {x.code for x in d.items}
+
+
+def test_unknown_key_in_nested_list_entry_and_document(mini):
+    edit(mini, ITEM, "      - text: 甲の二つ目の状況。", "      - txet: 甲の二つ目の状況。")
+    d = [x for x in run(mini).items if x.code == "E010"][0]
+    assert d.hint == "もしかして：text" and d.span.line == 13
+    edit(mini, "document.yaml", "  commitment: 新たな取組方針", "  comitment: 新たな取組方針")
+    hints = {x.hint for x in run(mini).items if x.code == "E010"}
+    assert "もしかして：commitment" in hints
