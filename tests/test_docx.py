@@ -185,3 +185,12 @@ def test_release_is_byte_reproducible(official_release, tmp_path):
     second = {p.name: p.read_bytes() for p in again.written}
     assert set(first) == {"followup.pdf", "followup.docx", "manifest.json"}
     assert first == second
+
+
+def test_libreoffice_renders_with_the_shipped_fonts(release_lo_pdf):
+    import subprocess
+
+    out = subprocess.run(["pdffonts", str(release_lo_pdf)], capture_output=True, text=True, check=True).stdout
+    names = {line.split()[0].split("+", 1)[-1] for line in out.splitlines()[2:]}
+    assert names <= {"BIZUDMincho-Regular", "BIZUDGothic-Regular", "BIZUDGothic-Bold", "DejaVuSans"}, names
+    assert "BIZUDMincho-Regular" in names
