@@ -8,7 +8,7 @@ its source file so late messages can still point at a line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Union
 
@@ -128,9 +128,7 @@ class Document:
     created: datetime
     pillars: tuple[Pillar, ...]
     toc: tuple[TocEntry, ...]
-    preview: str | None = None  # footer mark of a ministry preview
-    revision: str | None = None
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
+    preview: str | None = None  # page mark of a ministry preview
 
     def rows(self):
         for pillar in self.pillars:

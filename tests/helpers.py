@@ -8,7 +8,9 @@ import shutil
 import subprocess
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -109,45 +111,18 @@ def read_pdf(pdf: Path, footer_mm: float = 14.0) -> PdfText:
     return PdfText(pdf, pdf_pages(pdf), pdf_pages(pdf, layout=True), footers)
 
 
-def _column_texts(page) -> list[str]:
-    """Text of a page column by column: split at a vertical band near the middle that no word crosses."""
-    words = page.extract_words()
-    title = next((w for w in words if w["text"] == "目次"), None)
-    top = title["bottom"] + 1 if title else 0
-    words = [w for w in words if w["top"] >= top]
-    mid = page.width / 2
-    band = (mid - 4, mid + 4)
-    crossing = [w for w in words if w["x0"] < band[1] and w["x1"] > band[0]]
-    head = "目次\n" if title else ""
-    if words and not crossing:
-        halves = [page.crop((0, top, mid, page.height)), page.crop((mid, top, page.width, page.height))]
-        return [head + "\n".join(h.extract_text() or "" for h in halves)]
-    return [head + (page.crop((0, top, page.width, page.height)).extract_text() or "")]
-
-
 def toc_printed_numbers(pdf: PdfText, labels: list[str]) -> dict[str, int]:
-    """Read 「label ..... N」 entries of the table of contents (the pages before the first numbered page).
-
-    Entries that wrap are joined until a line ends in a number; two-column contents are read column by column."""
+    """Page number printed beside each label in the table of contents (the pages before the first numbered page)."""
     import pdfplumber
 
     with pdfplumber.open(str(pdf.path)) as doc:
-        columns = [t for page in doc.pages[:pdf.first_body] for t in _column_texts(page)]
-    text = "\n".join(columns)
-    text = text.split("目次", 1)[1] if "目次" in text else text
-    entries, buffer = [], ""
-    for line in text.splitlines():
-        buffer += line.strip()
-        if re.search(r"\d+$", buffer):
-            entries.append(buffer)
-            buffer = ""
-    found: dict[str, int] = {}
+        entries = _toc_entries(doc.pages[:pdf.first_body])
     wanted = {norm(label): label for label in labels}
-    for entry in entries:
-        m = re.match(r"^(.*?)[\s.…‥・]*(\d+)$", entry)
-        label = wanted.get(norm(m.group(1))) if m else None
+    found: dict[str, int] = {}
+    for text, number in entries:
+        label = wanted.get(norm(text))
         if label and label not in found:
-            found[label] = int(m.group(2))
+            found[label] = number
     return found
 
 
@@ -184,18 +159,138 @@ def assert_header_on_every_table_page(pdf: PdfText, commitment: str, status: str
     return checked
 
 
-def pdf_column_texts(pdf: Path, split_mm: float, margin_bottom_mm: float = 14.0) -> tuple[str, str]:
-    """Normalised text left and right of ``split_mm`` over all pages, footers cut off.
+def pdf_column_texts(pdf: Path, first: int = 0, commitment_heading: str = "", status_heading: str = "") -> tuple[str, str]:
+    """Normalised (left, right) streams of the table's columns over all pages from ``first`` on; see ``pdf_text``."""
+    streams = pdf_text(pdf, first, commitment_heading, status_heading)
+    return norm(streams.left), norm(streams.right)
 
-    Two-column tables interleave their cells line by line in plain extraction;
-    reading each column separately lets a row that runs over pages be read whole."""
+
+# --- reading the PDF geometrically (pdfplumber) ---------------------------------------------------
+
+def first_body_page(pdf: Path, anchor: str) -> int:
+    """Index of the page holding ``anchor`` (the first pillar heading): the pages before it
+    are the unnumbered front matter (title, table of contents)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(pdf))
+    return reader.get_destination_page_number(reader.named_destinations[anchor])
+
+
+def _regions(page):
+    """Horizontal bands of a page: ("full", top, bottom) or ("table", top, bottom), and the column rule's x.
+
+    A table band is where the inner vertical rule of the two-column table runs."""
+    vertical = [e for e in page.edges if e["orientation"] == "v"]
+    spans: list[list[float]] = []
+    x = None
+    if vertical:
+        xs = [e["x0"] for e in vertical]
+        lo, hi = min(xs), max(xs)
+        inner = [e for e in vertical if lo + 5 < e["x0"] < hi - 5]
+        if inner:
+            x = median(e["x0"] for e in inner)
+            for top, bottom in sorted((e["top"], e["bottom"]) for e in inner):
+                if spans and top <= spans[-1][1] + 1:
+                    spans[-1][1] = max(spans[-1][1], bottom)
+                else:
+                    spans.append([top, bottom])
+    regions, y = [], 0.0
+    for top, bottom in spans:
+        if top > y:
+            regions.append(("full", y, top))
+        regions.append(("table", top, bottom))
+        y = bottom
+    regions.append(("full", y, page.height))
+    return regions, x
+
+
+def _text(page, test) -> list[str]:
+    text = page.filter(lambda o: o.get("object_type") != "char" or test(o)).extract_text()
+    return [line for line in text.splitlines() if line.strip()]
+
+
+@dataclass
+class PdfStreams:
+    front: str  # text of the front pages before 目次 (title, date)
+    toc: list[tuple[str, int]]  # entries (label, page) of the table of contents
+    left: str  # full-width text and the left column, page after page, headers and page numbers removed
+    right: str  # the right column, page after page, headers removed
+
+
+def _gutter(chars, width: float) -> float | None:
+    """x of the gap between two text columns (the table of contents may be set in two), if any."""
+    covered: list[list[float]] = []
+    for x0, x1 in sorted((c["x0"], c["x1"]) for c in chars):
+        if covered and x0 <= covered[-1][1] + 0.5:
+            covered[-1][1] = max(covered[-1][1], x1)
+        else:
+            covered.append([x0, x1])
+    gaps = [(b[0] - a[1], (a[1] + b[0]) / 2) for a, b in zip(covered, covered[1:])]
+    gaps = [(w, x) for w, x in gaps if w >= 10 and 0.3 * width <= x <= 0.7 * width]
+    return max(gaps)[1] if gaps else None
+
+
+TOC_ENTRY_RE = re.compile(r"^(.*?)[\s.…‥·]*?(\d+)$")
+
+
+def _toc_entries(pages) -> list[tuple[str, int]]:
+    """(label, page) of every 「label ..... N」 of the table of contents, column by column,
+    wrapped labels joined; from the line 目次 on."""
+    entries = []
+    seen_title = False
+    for page in pages:
+        top = 0.0
+        if not seen_title:
+            title = next((w for w in page.extract_words() if w["text"] == "目次"), None)
+            if title is None:
+                continue
+            seen_title, top = True, title["bottom"]
+        chars = [c for c in page.chars if c["top"] >= top]
+        gutter = _gutter(chars, page.width)
+        columns = [(0, gutter), (gutter, page.width)] if gutter else [(0, page.width)]
+        for x0, x1 in columns:
+            buffer = ""
+            for line in _text(page, lambda c, x0=x0, x1=x1: c["top"] >= top and x0 <= (c["x0"] + c["x1"]) / 2 < x1):
+                buffer += line.strip()
+                if re.search(r"(\.{2,}|…|‥)\s*\d+$", buffer):
+                    m = TOC_ENTRY_RE.match(buffer)
+                    entries.append((m.group(1).rstrip(" .…‥"), int(m.group(2))))
+                    buffer = ""
+    return entries
+
+
+@lru_cache(maxsize=None)
+def pdf_text(pdf: Path, first: int, commitment_heading: str, status_heading: str) -> PdfStreams:
+    """The PDF's text as two continuous streams, so that a cell split by a page break reads on.
+
+    pdftotext's reading order interleaves the two columns of the table, and at a page
+    break the tail of the left cell is followed by the tail of the right cell; here each
+    column is read on its own, page after page, with the repeated header row and the
+    page number (the last line of a page, below the table) taken out."""
     import pdfplumber
 
-    mm = 72 / 25.4
-    left, right = [], []
+    front_lines = "\n".join(pdf_pages(pdf)[:first]).splitlines()
+    toc_at = next((i for i, line in enumerate(front_lines) if line.strip() == "目次"), len(front_lines))
+    left: list[str] = []
+    right: list[str] = []
     with pdfplumber.open(str(pdf)) as doc:
-        for page in doc.pages:
-            bottom = page.height - margin_bottom_mm * mm
-            left.append(page.crop((0, 0, split_mm * mm, bottom)).extract_text() or "")
-            right.append(page.crop((split_mm * mm, 0, page.width, bottom)).extract_text() or "")
-    return norm("".join(left)), norm("".join(right))
+        toc = _toc_entries(doc.pages[:first])
+        for page in doc.pages[first:]:
+            regions, x = _regions(page)
+            for n, (kind, top, bottom) in enumerate(regions):
+                def inside(c, top=top, bottom=bottom):
+                    return top <= (c["top"] + c["bottom"]) / 2 < bottom
+
+                if kind == "full":
+                    lines = _text(page, inside)
+                    if n == len(regions) - 1 and lines and lines[-1].strip().isdigit():
+                        lines = lines[:-1]  # the page number
+                    left.extend(lines)
+                else:
+                    left.extend(line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 < x)
+                                if line.strip() != commitment_heading)
+                    right.extend(line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 >= x)
+                                 if line.strip() != status_heading)
+    return PdfStreams("\n".join(front_lines[:toc_at]), toc, "\n".join(left), "\n".join(right))
+
+

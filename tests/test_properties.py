@@ -63,8 +63,9 @@ def test_random_valid_documents_build_and_lose_no_text(policies):
         root.mkdir()
         values = write_document(root, policies)
         result, diags = build(root, Path(tmp) / "out")
-        assert not diags.items, [(d.code, d.message, str(d.span)) for d in diags.items]
-        left, right = pdf_column_texts(Path(tmp) / "out" / "prop.pdf", 96)
+        # warnings are allowed (a random document may repeat a project name: W105); errors are not
+        assert not diags.has_errors, [(d.code, d.message, str(d.span)) for d in diags.items]
+        left, right = pdf_column_texts(Path(tmp) / "out" / "prop.pdf")
         docx_text = norm("".join(docx_paragraphs(Path(tmp) / "out" / "prop.docx")))
         for value in values:
             assert norm(value) in left + right, value

@@ -44,7 +44,7 @@ def test_hostile_text_renders_literally_and_fetches_nothing(mini, canary, tmp_pa
     pdf = out / "mini.pdf"
     raw = pdf.read_bytes()
     assert SECRET.encode() not in raw and b"/EmbeddedFile" not in raw and b"/URI" not in raw
-    left, right = pdf_column_texts(pdf, 96)
+    left, right = pdf_column_texts(pdf)
     pdf_text = left + right
     docx_text = norm("".join(docx_paragraphs(out / "mini.docx")))
     for value in values:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from copy import deepcopy
 
 from docx import Document as new_docx
 from docx.enum.section import WD_SECTION
@@ -76,7 +75,7 @@ class _Styles:
         ppr.append(_el("w:autoSpaceDN", val="0"))
 
         def para(name, base="Normal", font=None, bold=None, size_pt=None, left=0.0, hanging=0.0, first=0.0,
-                 before=0.0, after=0.0, align=None, keep_next=False, outline=None, page_break=False):
+                 before=0.0, after=0.0, align=None, keep_next=False, page_break=False):
             st = styles[name] if name in [x.name for x in styles] else styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
             st.base_style = styles[base] if base else None
             st.quick_style = True
