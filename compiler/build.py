@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from compiler.diagnostics import Diagnostics, Span
-from compiler.document import Document
+from compiler.document import Document, Row
 from compiler.settings import Settings, load_settings
 
 
@@ -197,7 +197,7 @@ def manifest(doc: Document, files: dict[Path, bytes], revision: str | None) -> b
     for pillar in doc.pillars:
         for policy in pillar.policies:
             for row in policy.rows:
-                if hasattr(row, "responsible"):
+                if isinstance(row, Row):
                     per_pillar[pillar.heading] += 1
                     per_policy[policy.heading] += 1
                     for m in sorted(row.responsible | row.mentioned):
@@ -254,7 +254,11 @@ def run_build(sources: Path, out_dir: Path, diags: Diagnostics, formats: set[str
                 continue
             mark = f"プレビュー（{canonical}）　作成 {date.today().isoformat()}" + (f"　版 {revision}" if revision else "") \
                 + "　正式な文書ではありません"
-            targets.append((select(doc, canonical, settings, mark), out_dir / "preview", canonical))
+            view = select(doc, canonical, settings, mark)
+            if not view.pillars:
+                diags.warning("W106", f"{canonical}が担当・言及する取組方針はありません（空のプレビューを作ります）。", None,
+                              "府省庁名を確かめてください。followup ministries で件数を確認できます。")
+            targets.append((view, out_dir / "preview", canonical))
         if diags.has_errors:
             return result
     files: dict[Path, bytes] = {}

@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "W103": "mixed-digit-width",
     "W104": "category-not-contiguous",
     "W105": "repeated-project-without-reprint",
+    "W106": "empty-preview",
 }
 
 

@@ -146,3 +146,10 @@ def test_broken_layout_settings_are_a_message_not_a_traceback(mini, tmp_path, mo
     monkeypatch.setattr(build_module, "load_settings", broken)
     r = invoke("build", "--sources", mini, "--out", tmp_path)
     assert r.exit_code == 1 and "E041" in r.stderr and "layouts/settings.yaml" in r.stderr
+
+
+def test_preview_of_a_ministry_without_items_warns(mini, tmp_path):
+    doc = mini / "document.yaml"
+    doc.write_text(doc.read_text(encoding="utf-8") + "  - name: 総務省\n", encoding="utf-8")
+    r = invoke("preview", "--sources", mini, "--out", tmp_path, "-m", "総務省", "-q")
+    assert r.exit_code == 0 and "W106" in r.stderr
