@@ -1,4 +1,4 @@
-"""The published reference text (/work/shared/reference/official-document.txt), parsed for content tests.
+"""The published reference text (../shared/reference/official-document.txt beside the repository), parsed for content tests.
 
 The file is an extraction of the published PDF:
 
