@@ -57,6 +57,13 @@ def test_every_block_kind_has_its_named_style(official):
     # no direct run formatting: fonts, sizes and bold come from styles
     body = zipfile.ZipFile(docx_of(official)).read("word/document.xml").decode()
     assert "<w:rFonts" not in body and "<w:sz " not in body and "<w:b/>" not in body
+    # paragraphs carry a style and nothing else (page breaks before a new policy, section breaks)
+    ppr_children = set(re.findall(r"<w:pPr>((?:<w:\w+[^>]*/>|<w:sectPr.*?</w:sectPr>)*)</w:pPr>", body))
+    tags = {t for chunk in ppr_children for t in re.findall(r"<w:(\w+)", chunk)}
+    assert {"pStyle"} <= tags and tags - {"pStyle", "pageBreakBefore", "sectPr"} <= SECTION_TAGS, tags
+
+
+SECTION_TAGS = {"type", "pgSz", "pgMar", "cols", "docGrid", "footerReference", "headerReference", "pgNumType"}
 
 
 def test_fonts_and_language_are_set_for_east_asian_text(official):

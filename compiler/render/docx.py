@@ -116,9 +116,11 @@ class _Styles:
         para("FU Category", font=head_font, bold=True, after=1)
         para("FU Principle Label", font=head_font, bold=True, after=2)
         para("FU Principle", first=em)
+        para("FU Principle First")  # the paragraph that opens with the policy number: no indent
         para("FU Principle Note", size_pt=size - 1, left=hang, hanging=hang, before=2)
         para("FU Table Header", font=head_font, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
         para("FU Commitment", first=em, after=2)
+        para("FU Commitment First", after=2)  # the paragraph that opens with the item number: no indent
         para("FU Ministry Tag", align=WD_ALIGN_PARAGRAPH.RIGHT)
         para("FU Project", font=head_font, left=hang, hanging=hang, before=3)
         para("FU Budget", left=hang, after=1)
@@ -286,7 +288,10 @@ class _Writer:
         self.restyle(cell.paragraphs[0], "FU Principle Label")
         cell.paragraphs[0].add_run("■新たな大方針")
         for i, para in enumerate(policy.principle):
-            self.add(cell, "FU Principle", f"{policy.number} {para}" if i == 0 else para)
+            if i == 0:
+                self.add(cell, "FU Principle First", f"{policy.number} {para}")
+            else:
+                self.add(cell, "FU Principle", para)
         for note in policy.notes:
             self.add(cell, "FU Principle Note", note)
         self.docx.add_paragraph()
@@ -327,9 +332,8 @@ class _Writer:
             self.restyle(first, "FU Category")
             first.add_run(row.category)
         for i, para in enumerate(row.commitment):
-            p = self.add(cell, "FU Commitment")
+            p = self.add(cell, "FU Commitment First" if i == 0 else "FU Commitment")
             if i == 0:
-                p.paragraph_format.first_line_indent = Pt(0)
                 number = p.add_run(row.number)
                 number._r.get_or_add_rPr().get_or_add_rStyle().val = self.style_ids["FU Item Number"]
             p.add_run(para)
