@@ -1,7 +1,7 @@
 """Command line (click): build, check, preview, ministries.
 
-Exit status: 0 success, 1 errors in the sources, 2 wrong usage. Messages are
-Japanese; no traceback reaches the user.
+Exit status: 0 success, 1 errors in the sources, 2 wrong usage, 3 an internal
+failure of the tool. Messages are Japanese; no traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -49,7 +49,31 @@ format_option = click.option("--format", "fmt", type=click.Choice(["text", "json
                              show_default=True, help="エラー・警告の出し方（github はワークフローの注釈）")
 
 
-@click.group(context_settings=CONTEXT)
+class _Guarded(click.Group):
+    """Any unexpected failure becomes a short Japanese message and exit status 3, not a traceback.
+
+    ``FOLLOWUP_DEBUG=1`` shows the traceback for the developers."""
+
+    def invoke(self, ctx):
+        import os
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("中断しました（出力は書き換えていません）。", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("FOLLOWUP_DEBUG"):
+                raise
+            click.echo(f"内部エラー: {type(exc).__name__}: {exc}", err=True)
+            click.echo("原稿の誤りではなく、このツールの不具合です。前回の出力はそのままです。"
+                       "FOLLOWUP_DEBUG=1 を付けて実行した結果を添えて、開発担当に知らせてください。", err=True)
+            sys.exit(3)
+
+
+@click.group(cls=_Guarded, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="followup")
 def main() -> None:
     """重点3本柱の取組方針のフォローアップを、原稿（YAML）から PDF と DOCX に組み立てます。"""

@@ -153,3 +153,16 @@ def test_preview_of_a_ministry_without_items_warns(mini, tmp_path):
     doc.write_text(doc.read_text(encoding="utf-8") + "  - name: 総務省\n", encoding="utf-8")
     r = invoke("preview", "--sources", mini, "--out", tmp_path, "-m", "総務省", "-q")
     assert r.exit_code == 0 and "W106" in r.stderr
+
+
+def test_internal_failure_is_a_message_with_exit_3(mini, tmp_path, monkeypatch):
+    from compiler import build as build_module
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated renderer failure")
+
+    monkeypatch.setattr(build_module, "render", boom)
+    monkeypatch.delenv("FOLLOWUP_DEBUG", raising=False)
+    r = CliRunner().invoke(main, ["build", "--sources", str(mini), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 3 and "内部エラー" in r.stderr and "Traceback" not in r.output
+    assert not (tmp_path / "out").exists()
