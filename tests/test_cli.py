@@ -166,3 +166,10 @@ def test_internal_failure_is_a_message_with_exit_3(mini, tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["build", "--sources", str(mini), "--out", str(tmp_path / "out")])
     assert r.exit_code == 3 and "内部エラー" in r.stderr and "Traceback" not in r.output
     assert not (tmp_path / "out").exists()
+
+
+def test_every_diagnostic_code_is_documented():
+    from compiler.diagnostics import CODES
+
+    doc = (ROOT / "docs" / "source-format.md").read_text(encoding="utf-8")
+    assert [c for c in CODES if f"| {c} |" not in doc] == []
