@@ -21,6 +21,7 @@ class ListItem:
     text: str
     level: int  # 1 = outermost
     children: tuple["ListItem", ...] = ()
+    numbered: bool = False  # an entry of a numbered list (①②③) rather than a bullet
 
 
 @dataclass(frozen=True)

@@ -79,14 +79,14 @@ class _Resolver:
             marker = self.s.markers.numbered[i % len(self.s.markers.numbered)] if numbered else \
                 self.s.markers.bullets[min(level, len(self.s.markers.bullets)) - 1]
             if isinstance(e, str):
-                out.append(d.ListItem(marker, e, level))
+                out.append(d.ListItem(marker, e, level, numbered=numbered))
             else:
                 children: tuple[d.ListItem, ...] = ()
                 if e.bullets:
                     children = self.entries(e.bullets, False, level + 1)
                 elif e.numbered:
                     children = self.entries(e.numbered, True, level + 1)
-                out.append(d.ListItem(marker, e.text, level, children))
+                out.append(d.ListItem(marker, e.text, level, children, numbered))
         return tuple(out)
 
     def status(self, item: models.ItemFile) -> tuple[tuple[d.Block, ...], frozenset[str]]:

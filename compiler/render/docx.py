@@ -339,16 +339,16 @@ class _Writer:
             p.add_run(para)
         self.add(cell, "FU Ministry Tag", row.ministry_tag)
 
-    def list_items(self, cell, items, numbered: bool) -> None:
+    def list_items(self, cell, items) -> None:
         for it in items:
             level = min(it.level, 3)
-            style = f"FU Numbered {level}" if it.marker not in self.s.markers.bullets else f"FU Bullet {level}"
+            style = f"FU Numbered {level}" if it.numbered else f"FU Bullet {level}"
             p = self.add(cell, style)
             p.add_run(it.marker)
             p.add_run().add_tab()
             p.add_run(it.text)
             if it.children:
-                self.list_items(cell, it.children, False)
+                self.list_items(cell, it.children)
 
     def status_cell(self, cell, row: d.Row) -> None:
         first_para = cell.paragraphs[0]
@@ -374,7 +374,7 @@ class _Writer:
                 if not used_first:
                     used_first = True
                     first_para._p.getparent().remove(first_para._p)
-                self.list_items(cell, b.items, b.numbered)
+                self.list_items(cell, b.items)
             elif isinstance(b, d.ParagraphBlock):
                 para("FU Paragraph").add_run(b.text)
             elif isinstance(b, d.NoteBlock):

@@ -95,4 +95,4 @@ def toc_columns(toc) -> list[list]:
 
 def render_html(doc: Document, settings: Settings) -> str:
     template = _environment().get_template("document.html.j2")
-    return template.render(doc=doc, version=__version__, bullet_markers=set(settings.markers.bullets))
+    return template.render(doc=doc, version=__version__)
