@@ -85,7 +85,6 @@ def write_atomic(files: dict[Path, bytes], diags: Diagnostics) -> list[Path]:
 class Rendered:
     pdf: bytes | None = None
     docx: bytes | None = None
-    pages: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -111,8 +110,7 @@ def render(doc: Document, settings: Settings, formats: set[str], diags: Diagnost
         if diags.has_errors:
             return None
     progress("PDF を組版しています")
-    laid = layout_pdf(render_html(doc, settings))
-    out.pages = laid.pages
+    laid = layout_pdf(render_html(doc))
     docx_future = executor = None
     if "docx" in formats and page_pass is None:
         from compiler.render.docx import render_docx

@@ -16,7 +16,7 @@ from pathlib import Path
 from compiler.diagnostics import Diagnostics, Span
 from compiler.loader import LoadedSources
 from compiler.settings import FONTS_DIR, Settings
-from compiler.textrules import _strings
+from compiler.textrules import string_values
 
 IGNORED = {"\n", "\r", "\t"}
 
@@ -79,7 +79,7 @@ def check_glyphs(loaded: LoadedSources, settings: Settings, diags: Diagnostics) 
             diags.error("E032", f"layouts/settings.yaml の記号「{ch}」（U+{ord(ch):04X}）がフォントにありません。", Span("layouts/settings.yaml"))
     for sf in loaded.all_files():
         reported: set[str] = set()
-        for path, text in _strings(sf.data):
+        for path, text in string_values(sf.data):
             for ch in text:
                 if ch in IGNORED or ch in reported or ord(ch) in points:
                     continue

@@ -35,15 +35,19 @@ def _num(text: str) -> int:
     return int("".join(str(int(c)) if c.isdigit() else c for c in text))
 
 
+def _era_year(year_text: str) -> int:
+    return 1 if year_text == "元" else _num(year_text)
+
+
 def era_to_date(era: str, year_text: str, month_text: str | None, day_text: str | None) -> date:
     """The Gregorian date of 令和5年2月(1日); a missing month or day counts as the first."""
-    year = 1 if year_text == "元" else _num(year_text)
-    return date(ERAS[era][0].year + year - 1, _num(month_text) if month_text else 1, _num(day_text) if day_text else 1)
+    return date(ERAS[era][0].year + _era_year(year_text) - 1, _num(month_text) if month_text else 1,
+                _num(day_text) if day_text else 1)
 
 
 def era_date_problem(era: str, year_text: str, month_text: str | None, day_text: str | None) -> str | None:
     """Why this era date is impossible, or ``None`` if it exists."""
-    year = 1 if year_text == "元" else _num(year_text)
+    year = _era_year(year_text)
     start, end = ERAS[era]
     if year < 1:
         return f"{era}{year}年はありません"
@@ -76,15 +80,16 @@ def is_xml_invalid(ch: str) -> bool:
     return cp < 0x20 or 0x7F <= cp <= 0x9F or 0xD800 <= cp <= 0xDFFF or cp in (0xFFFE, 0xFFFF) or 0xFDD0 <= cp <= 0xFDEF
 
 
-def _strings(value, path=()):
+def string_values(value, path=()):
+    """Every string in a loaded YAML value, with its path."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _strings(v, path + (k,))
+            yield from string_values(v, path + (k,))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _strings(v, path + (i,))
+            yield from string_values(v, path + (i,))
 
 
 def check_text(text: str, span, diags: Diagnostics, key: str = "") -> None:
@@ -109,6 +114,6 @@ def check_text(text: str, span, diags: Diagnostics, key: str = "") -> None:
 
 
 def check_file(sf: SourceFile, diags: Diagnostics) -> None:
-    for path, text in _strings(sf.data):
+    for path, text in string_values(sf.data):
         key = path[-1] if path else ""
         check_text(text, sf.span(path), diags, key if isinstance(key, str) else "")

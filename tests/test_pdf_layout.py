@@ -67,7 +67,7 @@ def test_memoized_page_references_write_the_same_bytes(tmp_path, monkeypatch):
     from tests.helpers import MINI
 
     compiled = compile_sources(MINI, Diagnostics())
-    html = render_html(compiled.document, compiled.settings)
+    html = render_html(compiled.document)
     fast = pdfmod.render_pdf(html, identifier=b"same").data
     assert pydyf.PDF._followup_memo
     monkeypatch.setattr(pydyf.PDF, "page_references", property(

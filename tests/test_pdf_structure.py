@@ -27,7 +27,7 @@ def mini_doc():
     diags = Diagnostics()
     compiled = compile_sources(MINI, diags)
     assert compiled.document is not None, diags.items
-    return compiled.document, render_html(compiled.document, compiled.settings)
+    return compiled.document, render_html(compiled.document)
 
 
 @pytest.fixture(scope="module")

@@ -116,4 +116,4 @@ def test_random_corruptions_give_diagnostics_or_success(rel, mutation, position,
         else:
             from compiler.render.html import render_html
 
-            assert render_html(compiled.document, compiled.settings)
+            assert render_html(compiled.document)

@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 
 from compiler import __version__
 from compiler.document import Document
-from compiler.settings import LAYOUTS_DIR, Settings
+from compiler.settings import LAYOUTS_DIR
 
 _NUM = r"\d+(?:[,.]\d+)*"  # 2,001 / 157.7 (a separator only between digits)
 _UNIT = (r"円|ドル|%|％|件|回|社|名|人|者|号|次|割|倍|歳|代|日|時間|か月|カ月|ヶ月|ヵ月"
@@ -93,6 +93,6 @@ def toc_columns(toc) -> list[list]:
     return [entries[:best], entries[best:]]
 
 
-def render_html(doc: Document, settings: Settings) -> str:
+def render_html(doc: Document) -> str:
     template = _environment().get_template("document.html.j2")
     return template.render(doc=doc, version=__version__)
