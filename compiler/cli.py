@@ -1,7 +1,8 @@
-"""Command line (click): build, check, preview, ministries.
+"""Command line (click): turns arguments into a pipeline request, prints diagnostics, sets the exit status.
 
-Exit status: 0 success, 1 errors in the sources, 2 wrong usage, 3 an internal
-failure of the tool. Messages are Japanese; no traceback reaches the user.
+Commands: build, preview, check, dump, ministries, fmt. Exit status: 0 success,
+1 errors in the sources, 2 wrong usage, 3 an internal failure of the tool.
+Messages are Japanese; no traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import click
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostics, format_github, format_json, format_text
-from compiler.settings import OUTPUT_DIR, SOURCES_DIR
+from compiler.theme import OUTPUT_DIR, SOURCES_DIR
 
 USAGE_CODES = {"E024"}  # problems with the command line, not the sources: exit status 2
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -85,7 +86,7 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="警告もエラーとして扱う")
 def check(sources: Path, fmt: str, strict: bool) -> None:
     """原稿を検査します（組版はしません）。"""
-    from compiler.build import compile_sources
+    from compiler.pipeline import compile_sources
 
     diags = Diagnostics(strict=strict)
     compiled = compile_sources(sources, diags)
@@ -98,66 +99,81 @@ def check(sources: Path, fmt: str, strict: bool) -> None:
         click.echo(f"OK: 取組方針 {n} 件、政策 {sum(len(p.policies) for p in doc.pillars)} 件、柱 {len(doc.pillars)} 件", err=True)
 
 
-def _finish(result, diags: Diagnostics, fmt: str, sources: Path, quiet: bool) -> None:
+@main.command(context_settings=CONTEXT)
+@sources_option
+@format_option
+@click.option("--json", "as_json", is_flag=True, help="JSON（docs/document-json.md）で出す。無ければ読みやすいテキスト")
+def dump(sources: Path, fmt: str, as_json: bool) -> None:
+    """番号・再掲・目次を解決した中間文書を標準出力に出します（比較・確認用）。"""
+    import json
+
+    from compiler.document import dump as dump_text, to_json
+    from compiler.pipeline import compile_sources
+
+    diags = Diagnostics()
+    compiled = compile_sources(sources, diags)
     _report(diags, fmt, sources)
-    if diags.has_errors or not result.written:
+    if compiled.document is None:
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(to_json(compiled.document), ensure_ascii=False, indent=1))
+    else:
+        click.echo(dump_text(compiled.document), nl=False)
+
+
+def _output_options(fn):
+    """Options shared by build and preview: sources, output folder, diagnostics format, formats, quiet."""
+    for option in reversed((
+        sources_option, out_option, format_option,
+        click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る"),
+        click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る"),
+        click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない"),
+    )):
+        fn = option(fn)
+    return fn
+
+
+def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: bool, quiet: bool, strict: bool,
+         **request) -> None:
+    """Build a request, run the pipeline, write the files all or nothing, report."""
+    from compiler.pipeline import Request, run
+
+    if not (want_pdf or want_docx):
+        raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
+    formats = frozenset(f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on)
+    diags = Diagnostics(strict=strict)
+    built, written = run(Request(sources=sources, formats=formats, progress=_progress(quiet), **request),
+                         Path(out) if out else OUTPUT_DIR, diags)
+    _report(diags, fmt, sources)
+    if diags.has_errors or not written:
         click.echo("エラーがあるため、何も出力していません（前回の出力はそのままです）。", err=True)
         sys.exit(2 if any(d.code in USAGE_CODES for d in diags.items) else 1)
     if not quiet:
-        for note in result.notes:
+        for note in built.notes:
             click.echo(f"注: {note}", err=True)
-    for path in result.written:
+    for path in written:
         click.echo(f"出力: {path}（{path.stat().st_size:,} バイト）", err=True)
 
 
 @main.command(context_settings=CONTEXT)
-@sources_option
-@out_option
-@format_option
-@click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る")
-@click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る")
+@_output_options
 @click.option("--release", is_flag=True,
               help="リリースビルド：警告もエラーにし、再現可能な PDF/UA と LibreOffice で確かめた目次の DOCX、manifest.json を作る")
 @click.option("--libreoffice-pages", is_flag=True, help="DOCX の目次のページ番号を LibreOffice の組版で確定する")
 @click.option("--pdf-variant", type=click.Choice(["default", "ua-1", "a-2b", "plain"]), default="default", show_default=True,
               help="PDF の規格：ua-1（PDF/UA-1、リリースの既定）、a-2b（PDF/A-2b、長期保存用）、plain（タグ付き PDF 1.7、通常の既定）")
-@click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない")
-def build(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: bool, release: bool,
-          libreoffice_pages: bool, pdf_variant: str, quiet: bool) -> None:
+def build(release: bool, libreoffice_pages: bool, pdf_variant: str, **options) -> None:
     """原稿から output/<名前>.pdf と output/<名前>.docx を作ります。"""
-    from compiler.build import run_build
-
-    if not (want_pdf or want_docx):
-        raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
-    formats = {f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on}
-    diags = Diagnostics(strict=release)
-    variant = {"default": "default", "ua-1": "pdf/ua-1", "a-2b": "pdf/a-2b", "plain": None}[pdf_variant]
-    result = run_build(sources, Path(out) if out else OUTPUT_DIR, diags, formats, release=release,
-                       libreoffice_pages=libreoffice_pages, pdf_variant=variant, progress=_progress(quiet))
-    _finish(result, diags, fmt, sources, quiet)
+    _run(strict=release, release=release, libreoffice_pages=libreoffice_pages, pdf_variant=pdf_variant, **options)
 
 
 @main.command(context_settings=CONTEXT)
 @click.option("--ministry", "-m", "ministries", multiple=True, required=True,
               help="府省庁名（略称・正式名称のどちらでも。繰り返し指定できます）")
-@sources_option
-@out_option
-@format_option
-@click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る")
-@click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る")
-@click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない")
-def preview(ministries: tuple[str, ...], sources: Path, out: Path | None, fmt: str, want_pdf: bool,
-            want_docx: bool, quiet: bool) -> None:
+@_output_options
+def preview(ministries: tuple[str, ...], **options) -> None:
     """府省庁ごとのプレビュー（番号は完成版と同じ）を output/preview/<府省庁>.pdf/.docx に作ります。"""
-    from compiler.build import run_build
-
-    if not (want_pdf or want_docx):
-        raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
-    formats = {f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on}
-    diags = Diagnostics()
-    result = run_build(sources, Path(out) if out else OUTPUT_DIR, diags, formats, ministries=list(ministries),
-                       progress=_progress(quiet))
-    _finish(result, diags, fmt, sources, quiet)
+    _run(strict=False, ministries=tuple(ministries), **options)
 
 
 @main.command(context_settings=CONTEXT)
@@ -167,22 +183,15 @@ def ministries(sources: Path, fmt: str) -> None:
     """登録されている府省庁と、担当・言及している取組方針の件数を一覧にします。"""
     import json
 
-    from compiler.build import compile_sources
-    from compiler.preview import concerns
+    from compiler.pipeline import compile_sources
+    from compiler.transforms.preview import ministry_counts
 
     diags = Diagnostics()
     compiled = compile_sources(sources, diags)
     if compiled.document is None:
         _report(diags, fmt, sources)
         sys.exit(1)
-    rows = list(compiled.document.rows())
-    table = []
-    for m in compiled.valid.registry.ministries:
-        table.append({
-            "name": m.name, "full_name": m.full_name or m.name, "aliases": list(m.aliases),
-            "responsible": sum(1 for r in rows if m.name in r.responsible),
-            "included": sum(1 for r in rows if concerns(r, m.name)),
-        })
+    table = ministry_counts(compiled.document, compiled.valid.registry)
     if fmt == "json":
         click.echo(json.dumps(table, ensure_ascii=False, indent=2))
         return

@@ -28,17 +28,17 @@ newline, has no trailing spaces, no tabs and no BOM.
 from __future__ import annotations
 
 import io
-import os
 import re
 import sys
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from compiler.settings import SOURCES_DIR, load_settings
+from compiler.frontend.loader import yaml_files
+from compiler.output import write_all
+from compiler.theme import SOURCES_DIR, load_theme
 
 # Keys whose values are records of someone else's text: never rewritten.
 VERBATIM_KEYS = frozenset({"original"})
@@ -272,35 +272,6 @@ def format_text(text: str, settings) -> str:
 
 # --- files --------------------------------------------------------------------
 
-def _yaml_files(root: Path) -> list[Path]:
-    files = []
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if p.suffix in (".yaml", ".yml") and p.is_file():
-            files.append(p)
-    return files
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    target = path.resolve()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _default_report(path: Path, message: str) -> None:
     click.echo(f"整形できません: {path}: {message}", err=True)
 
@@ -315,7 +286,7 @@ def format_tree(root: Path, settings, check: bool,
     """
     report = on_error or _default_report
     changed: list[Path] = []
-    for path in _yaml_files(Path(root)):
+    for path in yaml_files(Path(root), recursive=True):
         try:
             raw = path.read_bytes()
         except OSError as exc:
@@ -336,7 +307,7 @@ def format_tree(root: Path, settings, check: bool,
             continue
         changed.append(path)
         if not check:
-            _write_atomic(path, new)
+            write_all({path: new}, mode=None)
     return changed
 
 
@@ -360,7 +331,7 @@ def fmt_command(sources: Path, check: bool) -> None:
     数字・英字の幅、〜（波ダッシュ）、半角カタカナ、Unicode NFC、行末の空白、
     府省庁名の括弧を直します。コメントと項目の順序はそのまま残ります。
     """
-    settings = load_settings()
+    settings = load_theme()
     changed = format_tree(sources, settings, check)
     for path in changed:
         click.echo(f"{'整形が必要です' if check else '整形しました'}: {_shown(path)}")

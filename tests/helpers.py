@@ -50,21 +50,21 @@ def docx_paragraphs(docx_path: Path) -> list[str]:
 
 def require_libreoffice() -> None:
     """LibreOffice is part of the test set-up: its absence is a failure, never a skip."""
-    from compiler import lopages
+    from compiler.paging import libreoffice as lopages
 
     assert lopages.available(), f"LibreOffice is required for this test: apt-get install {lopages.PACKAGES} (scripts/test installs it)"
 
 
 def libreoffice_pdf(docx_path: Path, out_dir: Path) -> Path:
     """Convert with plain ``soffice --convert-to pdf`` (fields are NOT updated), project fonts visible."""
-    from compiler import lopages
-    from compiler.settings import load_settings
+    from compiler.paging import libreoffice as lopages
+    from compiler.theme import load_theme
 
     require_libreoffice()
     out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / "lo-work"
     work.mkdir(exist_ok=True)
-    env = dict(os.environ, FONTCONFIG_FILE=str(lopages.fontconfig_file(work, load_settings())), HOME=str(work))
+    env = dict(os.environ, FONTCONFIG_FILE=str(lopages.fontconfig_file(work, load_theme())), HOME=str(work))
     subprocess.run(
         [shutil.which("soffice"), f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
          "--convert-to", "pdf", "--outdir", str(out_dir), str(docx_path)],
@@ -74,14 +74,24 @@ def libreoffice_pdf(docx_path: Path, out_dir: Path) -> Path:
     return pdf
 
 
-def build(sources: Path, out: Path, **kwargs):
-    """Run the whole pipeline in-process; returns (result, diagnostics)."""
-    from compiler.build import run_build
-    from compiler.diagnostics import Diagnostics
+@dataclass
+class Built:
+    written: list[Path]
+    document: object
+    notes: list[str]
 
+
+def build(sources: Path, out: Path, **kwargs):
+    """Run the whole pipeline in-process and write into ``out``; returns (result, diagnostics)."""
+    from compiler.diagnostics import Diagnostics
+    from compiler.pipeline import Request, run
+
+    for key, kind in (("ministries", tuple), ("formats", frozenset)):
+        if key in kwargs:
+            kwargs[key] = kind(kwargs[key])
     diags = Diagnostics(strict=kwargs.get("release", False))
-    result = run_build(Path(sources), Path(out), diags, **kwargs)
-    return result, diags
+    built, written = run(Request(sources=Path(sources), **kwargs), Path(out), diags)
+    return Built(written, built.document, built.notes), diags
 
 
 @dataclass

@@ -138,12 +138,12 @@ def test_pdf_variant_option(mini, tmp_path):
 
 
 def test_broken_layout_settings_are_a_message_not_a_traceback(mini, tmp_path, monkeypatch):
-    from compiler import build as build_module
+    from compiler import pipeline as build_module
 
     def broken():
         raise ValueError("page.size: field required")
 
-    monkeypatch.setattr(build_module, "load_settings", broken)
+    monkeypatch.setattr(build_module, "load_theme", broken)
     r = invoke("build", "--sources", mini, "--out", tmp_path)
     assert r.exit_code == 1 and "E041" in r.stderr and "layouts/settings.yaml" in r.stderr
 
@@ -156,7 +156,7 @@ def test_preview_of_a_ministry_without_items_warns(mini, tmp_path):
 
 
 def test_internal_failure_is_a_message_with_exit_3(mini, tmp_path, monkeypatch):
-    from compiler import build as build_module
+    from compiler import pipeline as build_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated renderer failure")

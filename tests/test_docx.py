@@ -148,12 +148,12 @@ def test_release_toc_numbers_equal_pages_in_libreoffice(official_release, releas
 
 def test_header_row_on_every_table_page_in_libreoffice(official_release, release_lo_pages):
     doc = official_release.document
-    assert assert_header_on_every_table_page(release_lo_pages, doc.commitment_heading, doc.status_heading) > 20
+    assert assert_header_on_every_table_page(release_lo_pages, doc.labels.commitment_heading, doc.labels.status_heading) > 20
 
 
 def test_no_text_lost_in_libreoffice(official_release, release_lo_pdf, release_lo_pages):
     doc = official_release.document
-    left, right = pdf_column_texts(release_lo_pdf, release_lo_pages.first_body, doc.commitment_heading, doc.status_heading)
+    left, right = pdf_column_texts(release_lo_pdf, release_lo_pages.first_body, doc.labels.commitment_heading, doc.labels.status_heading)
     missing = []
     for row in doc.rows():
         missing += [(row.number, p) for p in row.commitment if norm(p) not in left]

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from ruamel.yaml import YAML
 
 from compiler.fmt import FormatError, fmt_command, format_string, format_text, format_tree
-from compiler.settings import load_settings
+from compiler.theme import load_theme
 from tests.helpers import MINI, SOURCES
 
-S = load_settings()
+S = load_theme()
 SOURCE_FILES = sorted(p for p in SOURCES.rglob("*.yaml"))
 
 
@@ -300,7 +300,7 @@ def test_property_idempotent_and_structure_kept(commitment, ministry, budget, bu
 
 
 def test_digits_full_setting_widens_digits_but_not_identifiers():
-    from compiler.settings import HouseStyle
+    from compiler.theme import HouseStyle
 
     full = S.model_copy(update={"house_style": HouseStyle(digits="full", tilde="〜")})
     out = format_text("id: item-10\ncommitment:\n  - 令和4年度に10件\n", full)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compiler.diagnostics import Diagnostics
-from compiler.loader import load_sources, parse_yaml
+from compiler.frontend.loader import load_sources, parse_yaml
 
 
 def codes(diags: Diagnostics) -> list[str]:

@@ -56,7 +56,7 @@ def built(official, suffix: str) -> Path:
 def official_pdf_text(official) -> PdfStreams:
     doc = official.document
     pdf = built(official, ".pdf")
-    return pdf_text(pdf, first_body_page(pdf, doc.pillars[0].anchor), doc.commitment_heading, doc.status_heading)
+    return pdf_text(pdf, first_body_page(pdf, doc.pillars[0].anchor), doc.labels.commitment_heading, doc.labels.status_heading)
 
 
 def pdf_coverage_text(official) -> str:

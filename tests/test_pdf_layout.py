@@ -33,7 +33,7 @@ def test_front_page_is_unnumbered_and_body_starts_at_one(official):
 def test_table_header_row_stands_at_the_top_of_every_table_page(official):
     doc = official.document
     pdf = read_pdf(pdf_of(official))
-    checked = assert_header_on_every_table_page(pdf, doc.commitment_heading, doc.status_heading)
+    checked = assert_header_on_every_table_page(pdf, doc.labels.commitment_heading, doc.labels.status_heading)
     assert checked == len(pdf.footers) - pdf.first_body > 20
 
 
@@ -57,21 +57,20 @@ def test_pdf_metadata(official):
 
 
 def test_memoized_page_references_write_the_same_bytes(tmp_path, monkeypatch):
-    """The pydyf speed-up in render/pdf.py must not change a single byte."""
+    """The pydyf speed-up in writers/pdf.py must not change a single byte."""
     import pydyf
 
-    from compiler.build import compile_sources
+    from compiler.pipeline import compile_sources
     from compiler.diagnostics import Diagnostics
-    from compiler.render import pdf as pdfmod
-    from compiler.render.html import render_html
+    from compiler.writers import pdf as pdfmod
     from tests.helpers import MINI
 
     compiled = compile_sources(MINI, Diagnostics())
-    html = render_html(compiled.document)
-    fast = pdfmod.render_pdf(html, identifier=b"same").data
+    doc, theme = compiled.document, compiled.theme
+    fast = pdfmod.write(doc, theme, identifier=b"same")
     assert pydyf.PDF._followup_memo
     monkeypatch.setattr(pydyf.PDF, "page_references", property(
         lambda self: tuple(f"{n} 0 R".encode("ascii") for n in self.pages["Kids"][::3])))
     monkeypatch.setattr(pdfmod, "_memoize_page_references", lambda: None)
-    slow = pdfmod.render_pdf(html, identifier=b"same").data
+    slow = pdfmod.write(doc, theme, identifier=b"same")
     assert fast == slow

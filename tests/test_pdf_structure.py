@@ -20,27 +20,25 @@ from tests.helpers import MINI
 
 @pytest.fixture(scope="module")
 def mini_doc():
-    from compiler.build import compile_sources
+    from compiler.pipeline import compile_sources
     from compiler.diagnostics import Diagnostics
-    from compiler.render.html import render_html
-
     diags = Diagnostics()
     compiled = compile_sources(MINI, diags)
     assert compiled.document is not None, diags.items
-    return compiled.document, render_html(compiled.document)
+    return compiled.document, compiled.theme
 
 
 @pytest.fixture(scope="module")
 def pdfs(mini_doc, tmp_path_factory):
     """variant → path of the rendered mini document."""
-    from compiler.render.pdf import render_pdf
+    from compiler.writers.pdf import write
 
-    _, html = mini_doc
+    doc, theme = mini_doc
     out = tmp_path_factory.mktemp("structure")
     paths = {}
     for variant in (None, "pdf/ua-1", "pdf/a-2b"):
         path = out / f"{(variant or 'plain').replace('/', '_')}.pdf"
-        path.write_bytes(render_pdf(html, variant=variant, identifier=b"mini").data)
+        path.write_bytes(write(doc, theme, variant=variant, identifier=b"mini"))
         paths[variant] = path
     return paths
 
@@ -226,7 +224,7 @@ def test_plain_build_has_no_conformance_claim(pdfs):
 
 
 def test_unknown_variant_is_refused(mini_doc):
-    from compiler.render.pdf import render_pdf
+    from compiler.writers.pdf import write
 
     with pytest.raises(ValueError, match="pdf/x-1a"):
-        render_pdf(mini_doc[1], variant="pdf/x-1a")
+        write(*mini_doc, variant="pdf/x-1a")

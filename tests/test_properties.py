@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from compiler.build import compile_sources
+from compiler.pipeline import compile_sources
 from compiler.diagnostics import Diagnostics
 from tests.helpers import MINI, build, docx_paragraphs, norm, pdf_column_texts
 
@@ -114,6 +114,6 @@ def test_random_corruptions_give_diagnostics_or_success(rel, mutation, position,
             assert diags.has_errors
             assert all(d.span is None or d.span.file for d in diags.items)
         else:
-            from compiler.render.html import render_html
+            from compiler.writers.html import render_html
 
             assert render_html(compiled.document)

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from compiler.build import compile_sources
+from compiler.pipeline import compile_sources
 from compiler.diagnostics import Diagnostics
 from compiler.document import Omission, Row
-from compiler.preview import select
+from compiler.transforms.preview import select
 from tests.helpers import SOURCES, build, norm, pdf_pages
 
 
@@ -40,7 +40,7 @@ def test_every_ministry_preview_matches_the_full_document(compiled):
     full = {r.item_id: r for r in compiled.document.rows()}
     full_policies = {q.id: q for p in compiled.document.pillars for q in p.policies}
     for ministry in compiled.valid.registry.ministries:
-        view = select(compiled.document, ministry.name, compiled.settings, "プレビュー")
+        view = select(compiled.document, ministry.name, compiled.theme, "プレビュー")
         kept = list(view.rows())
         expected = [r for r in compiled.document.rows() if ministry.name in r.responsible | r.mentioned]
         assert kept and [r.item_id for r in kept] == [r.item_id for r in expected], ministry.name
@@ -85,7 +85,7 @@ def test_manifest_describes_the_release(official_release):
 
 
 def test_release_without_libreoffice_is_an_error_naming_the_package(mini, tmp_path, monkeypatch):
-    from compiler import lopages
+    from compiler.paging import libreoffice as lopages
 
     monkeypatch.setattr(lopages, "available", lambda: False)
     result, diags = build(mini, tmp_path / "out", release=True)

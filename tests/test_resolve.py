@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from compiler.build import compile_sources
+from compiler.pipeline import compile_sources
 from compiler.diagnostics import Diagnostics
 from compiler.document import dump
 from tests.helpers import FIXTURES
@@ -114,14 +114,14 @@ def test_as_of_date_and_source_date_epoch(mini, monkeypatch):
 
 
 def test_preview_keeps_numbers_marks_and_says_what_is_left_out(mini):
-    from compiler.preview import select
-    from compiler.settings import load_settings
+    from compiler.transforms.preview import select
+    from compiler.theme import load_theme
 
     doc = resolved(mini)
-    view = select(doc, "内閣府", load_settings(), "プレビュー")
+    view = select(doc, "内閣府", load_theme(), "プレビュー")
     assert [r.number for r in view.rows()] == ["（②－1）"]
     assert [b.reprint_mark for r in view.rows() for b in r.status if hasattr(b, "reprint_mark")] == ["（再掲）"]
-    view = select(doc, "厚労省", load_settings(), "プレビュー")
+    view = select(doc, "厚労省", load_theme(), "プレビュー")
     first = view.pillars[0].policies[0]
     assert [getattr(r, "number", getattr(r, "text", None)) for r in first.rows] == [
         "（①－1は他府省分のため省略）", "（①－2）", "（①－3）"]

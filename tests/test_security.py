@@ -58,7 +58,7 @@ def test_hostile_text_renders_literally_and_fetches_nothing(mini, canary, tmp_pa
 
 
 def test_fetcher_serves_only_project_assets(tmp_path, monkeypatch):
-    from compiler.render import pdf as pdfmod
+    from compiler.writers import pdf as pdfmod
 
     allowed = tmp_path / "assets"
     allowed.mkdir()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import compile_sources
+from compiler.pipeline import compile_sources
 from compiler.diagnostics import Diagnostics
 
 ITEM = "10-alpha/10-first/010-first-a.yaml"
@@ -188,7 +188,7 @@ def test_all_problems_in_one_run(mini):
 
 
 def test_missing_font_file(mini, monkeypatch, tmp_path):
-    from compiler import glyphs
+    from compiler.frontend import glyphs
 
     monkeypatch.setattr(glyphs, "FONTS_DIR", tmp_path)
     glyphs.coverage.cache_clear()

@@ -1,4 +1,8 @@
-"""HTML renderer: the intermediate document → one HTML string (Jinja2, autoescaped).
+"""HTML writer: the intermediate document and the theme → one HTML page and its stylesheet (Jinja2).
+
+The page (``layouts/document.html.j2``, autoescaped) is what WeasyPrint lays
+out for the PDF and what the live preview serves; the stylesheet
+(``layouts/style.css.j2``) is filled from the theme.
 
 Values reach the page only as escaped text. The ``nobreak`` filter wraps the
 tokens that must not break across lines in ``<span class="nb">`` (CSS
@@ -26,8 +30,8 @@ import re
 from markupsafe import Markup, escape
 
 from compiler import __version__
-from compiler.document import Document
-from compiler.settings import LAYOUTS_DIR
+from compiler.document import Document, UnknownBlock
+from compiler.theme import LAYOUTS_DIR, Theme
 
 _NUM = r"\d+(?:[,.]\d+)*"  # 2,001 / 157.7 (a separator only between digits)
 _UNIT = (r"円|ドル|%|％|件|回|社|名|人|者|号|次|割|倍|歳|代|日|時間|か月|カ月|ヶ月|ヵ月"
@@ -67,7 +71,12 @@ def _environment():
                       trim_blocks=False, lstrip_blocks=False)
     env.filters["nobreak"] = nobreak
     env.globals["toc_columns"] = toc_columns
+    env.globals["unknown_block"] = _unknown_block
     return env
+
+
+def _unknown_block(block):
+    raise UnknownBlock(block, "html")
 
 
 TOC_TWO_COLUMNS_MAX = 110  # entries that still fit one A4 page in two columns
@@ -93,6 +102,13 @@ def toc_columns(toc) -> list[list]:
     return [entries[:best], entries[best:]]
 
 
-def render_html(doc: Document) -> str:
+def render_html(doc: Document, theme: Theme | None = None, inline_css: bool = False) -> str:
+    """The page; with ``inline_css`` it carries its stylesheet (for serving it outside WeasyPrint)."""
     template = _environment().get_template("document.html.j2")
-    return template.render(doc=doc, version=__version__)
+    css = stylesheet(theme) if inline_css and theme is not None else None
+    return template.render(doc=doc, version=__version__, css=css)
+
+
+def stylesheet(theme: Theme) -> str:
+    """The print stylesheet, every length, size and font file taken from ``theme``."""
+    return _environment().get_template("style.css.j2").render(theme=theme)

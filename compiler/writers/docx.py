@@ -1,9 +1,11 @@
-"""DOCX renderer: the intermediate document → DOCX bytes with python-docx.
+"""DOCX writer: the intermediate document, the theme and a page map → DOCX bytes with python-docx.
 
-Named styles for every kind of paragraph (no direct formatting where a style
+Every size, margin, width and font comes from the theme (``compiler.theme``),
+every label from the document. Named styles for every kind of paragraph (no direct formatting where a style
 should be), heading levels for pillar/policy/category, a real Word TOC field
 whose entries link to ``_Toc`` bookmarks and carry cached ``PAGEREF`` numbers
-(given by the caller: this module lays nothing out), a repeating header row,
+(from the page map it is given: this module lays nothing out; ``toc_bookmarks``
+tells a pager which bookmark stands for which anchor), a repeating header row,
 fixed column widths, footer page numbers, and fixed zip timestamps.
 """
 
@@ -16,16 +18,21 @@ from docx import Document as new_docx
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from compiler import document as d
-from compiler.settings import Settings
+from compiler.paging import NO_PAGES, PageMap
+from compiler.theme import Theme
 
 TWIPS_PER_MM = 1440 / 25.4
+PT_PER_MM = 72 / 25.4
 BOOKMARK_PREFIX = "_Toc"
+# A marker is followed by a tab to the hanging indent; Word and LibreOffice need the stop a little
+# past the marker's full width, or the tab jumps to the next default stop.
+TAB_SLACK = 1.25
 
 
 def _el(tag: str, **attrs) -> OxmlElement:
@@ -35,11 +42,20 @@ def _el(tag: str, **attrs) -> OxmlElement:
     return el
 
 
+def _child(parent, tag: str, first: bool = False):
+    """The ``tag`` child of ``parent``, created (at the end, or first) when missing."""
+    found = parent.find(qn(tag))
+    if found is None:
+        found = _el(tag)
+        if first:
+            parent.insert(0, found)
+        else:
+            parent.append(found)
+    return found
+
+
 def _set_fonts(rpr, family: str, fallback: str | None = None) -> None:
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = _el("w:rFonts")
-        rpr.insert(0, rfonts)
+    rfonts = _child(rpr, "w:rFonts", first=True)
     for slot in ("ascii", "hAnsi", "eastAsia"):
         rfonts.set(qn(f"w:{slot}"), family)
     rfonts.set(qn("w:cs"), fallback or family)
@@ -50,24 +66,24 @@ def _set_fonts(rpr, family: str, fallback: str | None = None) -> None:
 class _Styles:
     """Creates the named styles once; everything else refers to them by name."""
 
-    def __init__(self, doc, s: Settings):
+    def __init__(self, doc, s: Theme):
         self.doc, self.s = doc, s
         text_font, head_font = s.fonts.word_text, s.fonts.word_heading
         size = s.text.size_pt
+        h, sp = s.headings, s.spacing_mm
         styles = doc.styles
         # document defaults: fonts, Japanese language, kinsoku
         rpr_default = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
         _set_fonts(rpr_default, text_font, s.fonts.word_fallback)
-        lang = rpr_default.find(qn("w:lang"))
-        if lang is None:
-            lang = _el("w:lang")
-            rpr_default.append(lang)
+        lang = _child(rpr_default, "w:lang")
         lang.set(qn("w:val"), "ja-JP")
         lang.set(qn("w:eastAsia"), "ja-JP")
         normal = styles["Normal"]
         normal.font.size = Pt(size)
         pf = normal.paragraph_format
-        pf.space_before, pf.space_after, pf.line_spacing = Pt(0), Pt(0), 1.15
+        pf.space_before, pf.space_after = Pt(0), Pt(0)
+        pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        pf.line_spacing = Pt(s.text.line_pitch_pt)
         ppr = normal.element.get_or_add_pPr()
         ppr.append(_el("w:kinsoku", val="1"))
         ppr.append(_el("w:overflowPunct", val="1"))
@@ -101,35 +117,41 @@ class _Styles:
             return st
 
         em = size
-        hang = size * 1.25  # marker + tab: a full-width marker must end before the indent
-        para("Title", font=head_font, bold=True, size_pt=16, align=WD_ALIGN_PARAGRAPH.CENTER, after=4)
+        hang = size * s.text.hanging_em * TAB_SLACK
+        mm = PT_PER_MM
+        para("Title", font=head_font, bold=True, size_pt=h.title_pt, align=WD_ALIGN_PARAGRAPH.CENTER,
+             before=sp.title_before * mm, after=sp.title_after * mm)
         title_ppr = styles["Title"].element.get_or_add_pPr()
         for border in title_ppr.findall(qn("w:pBdr")):
             title_ppr.remove(border)
-        para("FU As Of", align=WD_ALIGN_PARAGRAPH.RIGHT, after=8)
-        para("TOC Heading", font=head_font, bold=True, size_pt=12, align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
-        for level, (indent, font, bold) in enumerate(((0, head_font, True), (em, head_font, False), (2 * em, None, False)), 1):
-            para(f"toc {level}", font=font, bold=bold, left=indent, before=3 if level < 3 else 0)
-        para("Heading 1", font=head_font, bold=True, size_pt=13, after=6, keep_next=True)
-        para("Heading 2", font=head_font, bold=True, size_pt=11.5, after=4, keep_next=True)
-        para("Heading 3", font=head_font, bold=True, size_pt=size, after=1, keep_next=True)
-        para("FU Category", font=head_font, bold=True, after=1)
-        para("FU Principle Label", font=head_font, bold=True, after=2)
+        para("FU As Of", align=WD_ALIGN_PARAGRAPH.RIGHT, after=sp.as_of_after * mm)
+        para("TOC Heading", font=head_font, bold=True, size_pt=h.toc_title_pt, align=WD_ALIGN_PARAGRAPH.CENTER,
+             after=sp.toc_title_after * mm)
+        toc_levels = ((0, head_font, True, sp.toc_pillar_before, None), (em, head_font, False, sp.toc_policy_before, None),
+                      (2 * em, None, False, 0, s.text.toc_category_size_pt))
+        for level, (indent, font, bold, before, toc_size) in enumerate(toc_levels, 1):
+            para(f"toc {level}", font=font, bold=bold, left=indent, before=before * mm, size_pt=toc_size)
+        para("Heading 1", font=head_font, bold=True, size_pt=h.pillar_pt, after=sp.pillar_after * mm, keep_next=True)
+        para("Heading 2", font=head_font, bold=True, size_pt=h.policy_pt, after=sp.policy_after * mm, keep_next=True)
+        para("Heading 3", font=head_font, bold=True, size_pt=h.category_pt, after=sp.category_after * mm, keep_next=True)
+        para("FU Category", font=head_font, bold=True, size_pt=h.category_pt, after=sp.category_after * mm)
+        para("FU Principle Label", font=head_font, bold=True, after=sp.principle_label_after * mm)
         para("FU Principle", first=em)
         para("FU Principle First")  # the paragraph that opens with the policy number: no indent
-        para("FU Principle Note", size_pt=size - 1, left=hang, hanging=hang, before=2)
+        para("FU Principle Note", size_pt=s.text.principle_note_size_pt, left=hang, hanging=hang,
+             before=sp.principle_note_before * mm)
         para("FU Table Header", font=head_font, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-        para("FU Commitment", first=em, after=2)
-        para("FU Commitment First", after=2)  # the paragraph that opens with the item number: no indent
-        para("FU Ministry Tag", align=WD_ALIGN_PARAGRAPH.RIGHT)
-        para("FU Project", font=head_font, left=hang, hanging=hang, before=3)
-        para("FU Budget", left=hang, after=1)
-        para("FU Paragraph", before=1, after=1)
-        para("FU Note", size_pt=size - 0.5, left=hang, hanging=hang, before=1, after=1)
+        para("FU Commitment", first=em)
+        para("FU Commitment First")  # the paragraph that opens with the item number: no indent
+        para("FU Ministry Tag", align=WD_ALIGN_PARAGRAPH.RIGHT, before=sp.between_blocks * mm)
+        para("FU Project", font=head_font, left=hang, hanging=hang, before=sp.before_project * mm)
+        para("FU Budget", left=hang)
+        para("FU Paragraph", before=sp.between_blocks * mm)
+        para("FU Note", size_pt=s.text.note_size_pt, left=hang, hanging=hang, before=sp.between_blocks * mm)
         para("FU Omission", align=WD_ALIGN_PARAGRAPH.CENTER)
         for level in (1, 2, 3):
-            para(f"FU Bullet {level}", left=hang * level, hanging=hang, before=1)
-            para(f"FU Numbered {level}", left=hang * level, hanging=hang, before=1)
+            for kind in ("Bullet", "Numbered"):
+                para(f"FU {kind} {level}", left=hang * level, hanging=hang, before=sp.between_list_items * mm)
         ch = styles.add_style("FU Item Number", WD_STYLE_TYPE.CHARACTER)
         _set_fonts(ch.element.get_or_add_rPr(), head_font, s.fonts.word_fallback)
         for level in (1, 2, 3):
@@ -138,22 +160,21 @@ class _Styles:
 
     @property
     def text_width(self):
-        m = self.s.page.margin_mm
-        return Mm(210 - m.left - m.right)
+        return Mm(self.s.page.text_width_mm)
 
 
-def bookmark_names(doc: d.Document) -> dict[str, str]:
-    """TOC anchor → the ``_Toc`` bookmark name written on its heading."""
+def toc_bookmarks(doc: d.Document) -> dict[str, str]:
+    """TOC anchor → the ``_Toc`` bookmark name written on its heading (for a pager to read pages back)."""
     return {e.anchor: f"{BOOKMARK_PREFIX}{n:08d}" for n, e in enumerate(doc.toc, 1)}
 
 
 class _Writer:
-    def __init__(self, doc: d.Document, settings: Settings, toc_pages: dict[str, int]):
-        self.src, self.s, self.pages = doc, settings, toc_pages
+    def __init__(self, doc: d.Document, theme: Theme, pages: PageMap):
+        self.src, self.s, self.pages = doc, theme, pages
         self.docx = new_docx()
         self.bookmark_ids = {e.anchor: n for n, e in enumerate(doc.toc, 1)}
-        self.names = bookmark_names(doc)
-        self._styles = _Styles(self.docx, settings)
+        self.names = toc_bookmarks(doc)
+        self._styles = _Styles(self.docx, theme)
         # python-docx looks styles up by scanning them all; resolve names once
         self.style_ids = {st.name: st.style_id for st in self.docx.styles}
 
@@ -223,7 +244,7 @@ class _Writer:
             holder = docx.add_paragraph()  # temporary paragraph to build runs with python-docx
             holder.add_run(e.label)
             holder.add_run().add_tab()
-            self.add_field(holder, f"PAGEREF {self.bookmark_name(e.anchor)} \\h", str(self.pages.get(e.anchor, "")))
+            self.add_field(holder, f"PAGEREF {self.bookmark_name(e.anchor)} \\h", str(self.pages.get(e.anchor, "") or ""))
             for child in list(holder._p):
                 if child.tag == qn("w:r"):
                     link.append(child)
@@ -245,10 +266,7 @@ class _Writer:
         tbl = table._tbl
         tblpr = tbl.tblPr
         tblpr.append(_el("w:tblLayout", type="fixed"))
-        tblw = tblpr.find(qn("w:tblW"))
-        if tblw is None:
-            tblw = _el("w:tblW")
-            tblpr.append(tblw)
+        tblw = _child(tblpr, "w:tblW")
         tblw.set(qn("w:w"), str(sum(widths)))
         tblw.set(qn("w:type"), "dxa")
         grid = tbl.tblGrid
@@ -256,37 +274,34 @@ class _Writer:
             col.set(qn("w:w"), str(w))
         for row in table.rows:
             for cell, w in zip(row.cells, widths):
-                tcpr = cell._tc.get_or_add_tcPr()
-                tcw = tcpr.find(qn("w:tcW"))
-                if tcw is None:
-                    tcw = _el("w:tcW")
-                    tcpr.insert(0, tcw)
+                tcw = _child(cell._tc.get_or_add_tcPr(), "w:tcW", first=True)
                 tcw.set(qn("w:w"), str(w))
                 tcw.set(qn("w:type"), "dxa")
 
     @staticmethod
-    def borders(table) -> None:
+    def borders(table, rule_pt: float, padding) -> None:
+        """Rules of ``rule_pt`` on every side and cell padding ``padding`` (mm, vertical and horizontal)."""
         tblpr = table._tbl.tblPr
         b = _el("w:tblBorders")
         for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-            b.append(_el(f"w:{side}", val="single", sz=6, space=0, color="000000"))
+            b.append(_el(f"w:{side}", val="single", sz=max(2, round(rule_pt * 8)), space=0, color="000000"))
         tblpr.append(b)
         mar = _el("w:tblCellMar")
-        for side, w in (("top", 57), ("left", 85), ("bottom", 57), ("right", 85)):
+        v, h = round(padding.vertical * TWIPS_PER_MM), round(padding.horizontal * TWIPS_PER_MM)
+        for side, w in (("top", v), ("left", h), ("bottom", v), ("right", h)):
             mar.append(_el(f"w:{side}", w=w, type="dxa"))
         tblpr.append(mar)
 
     def text_width_twips(self) -> int:
-        m = self.s.page.margin_mm
-        return int(round((210 - m.left - m.right) * TWIPS_PER_MM))
+        return int(round(self.s.page.text_width_mm * TWIPS_PER_MM))
 
     def principle(self, policy: d.Policy) -> None:
         table = self.docx.add_table(rows=1, cols=1)
-        self.borders(table)
+        self.borders(table, self.s.table.principle_rule_pt, self.s.table.principle_padding_mm)
         self.cell_width(table, [self.text_width_twips()])
         cell = table.rows[0].cells[0]
         self.restyle(cell.paragraphs[0], "FU Principle Label")
-        cell.paragraphs[0].add_run("■新たな大方針")
+        cell.paragraphs[0].add_run(self.src.labels.principle)
         for i, para in enumerate(policy.principle):
             if i == 0:
                 self.add(cell, "FU Principle First", f"{policy.number} {para}")
@@ -301,15 +316,15 @@ class _Writer:
         left = int(round(total * self.s.table.commitment_width_percent / 100))
         table = self.docx.add_table(rows=1, cols=2)
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        self.borders(table)
+        self.borders(table, self.s.table.rule_pt, self.s.table.cell_padding_mm)
         header = table.rows[0]
         trpr = header._tr.get_or_add_trPr()
         trpr.append(_el("w:tblHeader", val="1"))
         trpr.append(_el("w:cantSplit", val="1"))
-        for cell, text in zip(header.cells, (self.src.commitment_heading, self.src.status_heading)):
+        for cell, text in zip(header.cells, (self.src.labels.commitment_heading, self.src.labels.status_heading)):
             self.restyle(cell.paragraphs[0], "FU Table Header")
             cell.paragraphs[0].add_run(text)
-            shd = _el("w:shd", val="clear", color="auto", fill="E8E8E8")
+            shd = _el("w:shd", val="clear", color="auto", fill=self.s.table.header_fill)
             cell._tc.get_or_add_tcPr().append(shd)
         for row in policy.rows:
             cells = table.add_row().cells
@@ -343,49 +358,42 @@ class _Writer:
         for it in items:
             level = min(it.level, 3)
             style = f"FU Numbered {level}" if it.numbered else f"FU Bullet {level}"
-            p = self.add(cell, style)
-            p.add_run(it.marker)
-            p.add_run().add_tab()
-            p.add_run(it.text)
+            self.marked(self.add(cell, style), it.marker, it.text)
             if it.children:
                 self.list_items(cell, it.children)
 
+    def marked(self, paragraph, marker: str, text: str) -> None:
+        """A marker, a tab to the hanging indent, then the text."""
+        paragraph.add_run(marker)
+        paragraph.add_run().add_tab()
+        paragraph.add_run(text)
+
+    def block_project(self, cell, b: d.ProjectBlock) -> None:
+        self.marked(self.add(cell, "FU Project"), b.marker, b.name + b.reprint_mark)
+        for line in b.budget:
+            self.add(cell, "FU Budget", line)
+
+    def block_list(self, cell, b: d.ListBlock) -> None:
+        self.list_items(cell, b.items)
+
+    def block_paragraph(self, cell, b: d.ParagraphBlock) -> None:
+        self.add(cell, "FU Paragraph", b.text)
+
+    def block_note(self, cell, b: d.NoteBlock) -> None:
+        self.marked(self.add(cell, "FU Note"), b.marker, b.text)
+
+    def block_ministry_tag(self, cell, b: d.MinistryTagBlock) -> None:
+        self.add(cell, "FU Ministry Tag", b.text)
+
     def status_cell(self, cell, row: d.Row) -> None:
-        first_para = cell.paragraphs[0]
-        used_first = False
-
-        def para(style: str):
-            nonlocal used_first
-            if not used_first:
-                used_first = True
-                self.restyle(first_para, style)
-                return first_para
-            return self.add(cell, style)
-
+        placeholder = cell.paragraphs[0]  # python-docx starts every cell with an empty paragraph
         for b in row.status:
-            if isinstance(b, d.ProjectBlock):
-                p = para("FU Project")
-                p.add_run(b.marker)
-                p.add_run().add_tab()
-                p.add_run(b.name + b.reprint_mark)
-                for line in b.budget:
-                    para("FU Budget").add_run(line)
-            elif isinstance(b, d.ListBlock):
-                if not used_first:
-                    used_first = True
-                    first_para._p.getparent().remove(first_para._p)
-                self.list_items(cell, b.items)
-            elif isinstance(b, d.ParagraphBlock):
-                para("FU Paragraph").add_run(b.text)
-            elif isinstance(b, d.NoteBlock):
-                p = para("FU Note")
-                p.add_run(b.marker)
-                p.add_run().add_tab()
-                p.add_run(b.text)
-            elif isinstance(b, d.MinistryTagBlock):
-                para("FU Ministry Tag").add_run(b.text)
-        if not cell.paragraphs:
-            cell.add_paragraph()
+            handler = getattr(self, f"block_{getattr(b, 'kind', '')}", None)
+            if handler is None:
+                raise d.UnknownBlock(b, "docx")
+            handler(cell, b)
+        if len(cell.paragraphs) > 1:
+            placeholder._p.getparent().remove(placeholder._p)
 
     def body(self) -> None:
         for pi, pillar in enumerate(self.src.pillars):
@@ -397,17 +405,13 @@ class _Writer:
 
     # --- page setup --------------------------------------------------------------
     def page_setup(self, section) -> None:
-        m = self.s.page.margin_mm
-        section.page_width, section.page_height = Mm(210), Mm(297)
+        page = self.s.page
+        m = page.margin_mm
+        section.page_width, section.page_height = Mm(page.width_mm), Mm(page.height_mm)
         section.top_margin, section.bottom_margin = Mm(m.top), Mm(m.bottom)
         section.left_margin, section.right_margin = Mm(m.left), Mm(m.right)
-        section.header_distance = section.footer_distance = Mm(8)
-        sectpr = section._sectPr
-        grid = sectpr.find(qn("w:docGrid"))
-        if grid is None:
-            grid = _el("w:docGrid")
-            sectpr.append(grid)
-        grid.set(qn("w:linePitch"), "360")
+        section.header_distance = section.footer_distance = Mm(page.footer_distance_mm)
+        _child(section._sectPr, "w:docGrid").set(qn("w:linePitch"), str(round(self.s.text.line_pitch_pt * 20)))
 
     def footer(self, section) -> None:
         section.footer.is_linked_to_previous = False
@@ -433,15 +437,10 @@ class _Writer:
         cp.comments = ""
         cp.keywords = ""
 
-    @staticmethod
-    def columns(section, count: int) -> None:
-        sectpr = section._sectPr
-        cols = sectpr.find(qn("w:cols"))
-        if cols is None:
-            cols = _el("w:cols")
-            sectpr.append(cols)
+    def columns(self, section, count: int) -> None:
+        cols = _child(section._sectPr, "w:cols")
         cols.set(qn("w:num"), str(count))
-        cols.set(qn("w:space"), str(int(8 * TWIPS_PER_MM)))
+        cols.set(qn("w:space"), str(int(self.s.spacing_mm.toc_column_gap * TWIPS_PER_MM)))
 
     def write(self) -> bytes:
         title = self.docx.sections[0]
@@ -451,7 +450,7 @@ class _Writer:
             title.footer.paragraphs[0].text = self.src.preview
         self.add(self.docx, "Title", self.src.title)
         self.add(self.docx, "FU As Of", self.src.as_of)
-        self.add(self.docx, "TOC Heading", "目次")
+        self.add(self.docx, "TOC Heading", self.src.labels.toc_title)
         toc = self.docx.add_section(WD_SECTION.CONTINUOUS)  # the contents in two columns
         self.columns(toc, 2)
         self.front()
@@ -479,6 +478,6 @@ def normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def render_docx(doc: d.Document, settings: Settings, toc_pages: dict[str, int]) -> bytes:
-    """``toc_pages`` maps every TOC anchor to the page number to cache in its entry."""
-    return _Writer(doc, settings, toc_pages).write()
+def write(doc: d.Document, theme: Theme, pages: PageMap = NO_PAGES) -> bytes:
+    """``pages`` gives the page number to cache in every TOC entry (blank where it has none)."""
+    return _Writer(doc, theme, pages).write()

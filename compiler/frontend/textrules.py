@@ -12,7 +12,7 @@ import re
 from datetime import date
 
 from compiler.diagnostics import Diagnostics
-from compiler.loader import SourceFile
+from compiler.frontend.loader import SourceFile
 
 # Era: (first day, last day or None)
 ERAS = {

@@ -1,7 +1,8 @@
-"""PDF renderer: HTML → PDF bytes with WeasyPrint, fetching only the project's own assets.
+"""PDF writer: the HTML page and its stylesheet → PDF bytes with WeasyPrint, fetching only the project's own assets.
 
-Also reports on which printed page each anchor landed, so the DOCX can carry
-the same table-of-contents numbers without laying itself out.
+In two steps, so that the page map can be read between them: ``layout`` lays
+the document out (its ``page_map`` gives every anchor's printed page, see
+``compiler.paging.weasy``); ``LaidOut.write`` writes the tagged PDF.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.settings import FONTS_DIR, LAYOUTS_DIR
+from compiler.document import Document
+from compiler.paging import PageMap
+from compiler.theme import FONTS_DIR, LAYOUTS_DIR, Theme
 
 ALLOWED_DIRS = (FONTS_DIR, LAYOUTS_DIR)
 
@@ -60,13 +63,6 @@ def _fetcher():
 PDF_VARIANTS = ("pdf/ua-1", "pdf/a-2b")
 
 
-@dataclass
-class PdfResult:
-    data: bytes
-    pages: int
-    anchor_pages: dict[str, int]  # anchor → printed page number (body page 1 = 1)
-
-
 def _link_labels(html_document) -> dict[str, str]:
     """Anchor → text of the in-document links (the table of contents entries)."""
     labels: dict[str, str] = {}
@@ -113,12 +109,11 @@ def _finisher(labels: dict[str, str], archival: bool):
 
 @dataclass
 class LaidOut:
-    """A laid-out document: its page count and anchor pages are known; bytes are written on demand."""
+    """A laid-out document: its page map is known; bytes are written on demand."""
 
     document: object
     html_document: object
-    pages: int
-    anchor_pages: dict[str, int]  # anchor → printed page number (body page 1 = 1)
+    page_map: PageMap
 
     def write(self, variant: str | None = None, identifier: bytes | None = None) -> bytes:
         """A tagged PDF; ``variant``: ``None`` (plain tagged PDF 1.7), ``"pdf/ua-1"`` or ``"pdf/a-2b"``."""
@@ -163,32 +158,28 @@ def _memoize_page_references() -> None:
     pydyf.PDF._followup_memo = True
 
 
-def layout_pdf(html: str) -> LaidOut:
-    """Lay ``html`` out with layouts/style.css (fonts and layouts/ only)."""
+def layout(doc: Document, theme: Theme) -> LaidOut:
+    """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only)."""
     import logging
 
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    from compiler.paging.weasy import page_map
+    from compiler.writers.html import render_html, stylesheet
+
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _memoize_page_references()
     fetcher = _fetcher()
     font_config = FontConfiguration()
-    css = CSS(filename=str(LAYOUTS_DIR / "style.css"), font_config=font_config, url_fetcher=fetcher)
-    html_document = HTML(string=html, base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
-    document = html_document.render(stylesheets=[css], font_config=font_config)
-    anchors: dict[str, int] = {}
-    for index, page in enumerate(document.pages):
-        for name in page.anchors:
-            anchors.setdefault(name, index)
-    first_body = anchors.get("body-start", 0)
-    printed = {name: index - first_body + 1 for name, index in anchors.items()}
-    return LaidOut(document, html_document, len(document.pages), printed)
+    css = CSS(string=stylesheet(theme), base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
+    html_document = HTML(string=render_html(doc), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+    rendered = html_document.render(stylesheets=[css], font_config=font_config)
+    return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor))
 
 
-def render_pdf(html: str, variant: str | None = None, identifier: bytes | None = None) -> PdfResult:
+def write(doc: Document, theme: Theme, variant: str | None = None, identifier: bytes | None = None) -> bytes:
     """Lay out and write in one call (see ``LaidOut.write`` for ``variant``)."""
     if variant is not None and variant not in PDF_VARIANTS:
         raise ValueError(f"unknown PDF variant {variant!r} (known: {', '.join(PDF_VARIANTS)})")
-    laid = layout_pdf(html)
-    return PdfResult(laid.write(variant, identifier), laid.pages, laid.anchor_pages)
+    return layout(doc, theme).write(variant, identifier)

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from compiler import models
 from compiler.diagnostics import Diagnostics, Span, nearest
-from compiler.loader import LoadedSources, SourceFile
+from compiler.frontend import schema as models
+from compiler.frontend.loader import LoadedSources, SourceFile
 
 
 @dataclass
@@ -57,6 +57,13 @@ class Registry:
 
     def lookup(self, name: str) -> str | None:
         return self.canonical.get(name.strip())
+
+    def span_of(self, name: str, document_sf: SourceFile) -> Span | None:
+        """Where ministry ``name`` (canonical) is registered in document.yaml."""
+        for i, m in enumerate(self.ministries):
+            if m.name == name:
+                return document_sf.span(("ministries", i, "name"))
+        return None
 
     def suggest(self, name: str) -> str | None:
         found = nearest(name, self.canonical.keys(), cutoff=0.3)
@@ -264,7 +271,7 @@ def _check_cross(valid: ValidSources, diags: Diagnostics) -> None:
 
 def validate(loaded: LoadedSources, diags: Diagnostics) -> ValidSources | None:
     """Validate all files; ``None`` when the sources cannot be resolved."""
-    from compiler import textrules
+    from compiler.frontend import textrules
 
     document = validate_file(models.DocumentFile, loaded.document, diags)
     pillars: list[VPillar] = []

@@ -2,7 +2,8 @@
 
 Usage: python3 uno_pages.py IN.docx OUT.json PROFILE_URL [PDF_OUT]
 Loads the DOCX in a headless LibreOffice, lets it lay the document out, and
-writes the physical page (1-based) of every ``_Toc`` bookmark to OUT.json.
+writes the physical page (1-based) of every bookmark to OUT.json, with the
+page count under the empty name "".
 With PDF_OUT it also exports that layout to PDF (used by the tests).
 """
 
@@ -50,9 +51,10 @@ def main():
         bookmarks = doc.getBookmarks()
         pages = {}
         for name in bookmarks.getElementNames():
-            if name.startswith("_Toc"):
-                cursor.gotoRange(bookmarks.getByName(name).getAnchor(), False)
-                pages[name] = cursor.getPage()
+            cursor.gotoRange(bookmarks.getByName(name).getAnchor(), False)
+            pages[name] = cursor.getPage()
+        cursor.jumpToLastPage()
+        pages[""] = cursor.getPage()
         if pdf_out:
             doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(pdf_out)),
                            (prop("FilterName", "writer_pdf_Export"),))

@@ -1,14 +1,10 @@
-"""Resolve stage: numbering, 再掲 marks and the table of contents.
+"""Pass 1, numbering: assemble the intermediate document from the validated sources and number it.
 
-Passes, in this order (each needs the one before):
-1. numbering — pillars 1., policies ① (continuous across pillars), items
-   （①－1） from the order the loader found; nothing is read from the sources;
-2. 再掲 — occurrences of one project (its ``project`` block and every
-   ``reprint`` of it) are ranked in document order; all but the first get the
-   mark, so moving an item moves the mark;
-3. table of contents — built from the numbered tree (``build_toc``), also
-   reused after a preview has filtered rows.
-The result is the intermediate ``Document``.
+Pillars 1., policies ① (continuous across pillars), items （①－1）, all from the
+order the loader found; nothing is read from the sources' text. Markers and
+brackets from the theme are added here, so writers print final strings.
+Projects get a ``project_key`` (their id, or a per-block key) for the 再掲 pass;
+their marks are left empty here.
 """
 
 from __future__ import annotations
@@ -18,10 +14,10 @@ import re
 from datetime import datetime, timezone
 
 from compiler import document as d
-from compiler import models
-from compiler.settings import Settings
-from compiler.textrules import ERA_DATE_RE, era_date_problem, era_to_date
-from compiler.validate import Registry, ValidSources, split_ministries
+from compiler.frontend import schema as models
+from compiler.frontend.checks import Registry, ValidSources, split_ministries
+from compiler.frontend.textrules import ERA_DATE_RE, era_date_problem, era_to_date
+from compiler.theme import Theme
 
 
 def as_of_datetime(as_of: str) -> datetime:
@@ -31,8 +27,8 @@ def as_of_datetime(as_of: str) -> datetime:
         return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
     m = ERA_DATE_RE.search(as_of)
     if m and era_date_problem(*m.groups()) is None:
-        d = era_to_date(*m.groups())
-        return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+        day = era_to_date(*m.groups())
+        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     m = re.search(r"(\d{4})年(?:(\d{1,2})月)?", as_of)
     if m:
         return datetime(int(m.group(1)), int(m.group(2) or 1), 1, tzinfo=timezone.utc)
@@ -48,7 +44,7 @@ def _bracket(pair, text: str) -> str:
 
 
 class _Resolver:
-    def __init__(self, valid: ValidSources, settings: Settings):
+    def __init__(self, valid: ValidSources, settings: Theme):
         self.valid = valid
         self.s = settings
         self.registry = valid.registry
@@ -57,9 +53,7 @@ class _Resolver:
             for block in item.model.status:
                 if isinstance(block, models.ProjectBlock) and block.id:
                     self.projects[block.id] = block
-        self.seen_projects: set[str] = set()
 
-    # --- pass 2: 再掲 -------------------------------------------------------
     def project(self, block, item_id: str, index: int) -> d.ProjectBlock:
         mk = self.s.markers
         if isinstance(block, models.ReprintBlock):
@@ -68,9 +62,7 @@ class _Resolver:
         else:
             key = block.id or f"{item_id}#{index}"
             source = block
-        mark = mk.reprint if key in self.seen_projects else ""
-        self.seen_projects.add(key)
-        return d.ProjectBlock(mk.project, source.project, tuple(_bracket(mk.budget, b) for b in source.budget), mark, key)
+        return d.ProjectBlock(mk.project, source.project, tuple(_bracket(mk.budget, b) for b in source.budget), "", key)
 
     # --- lists ----------------------------------------------------------------
     def entries(self, entries, numbered: bool, level: int) -> tuple[d.ListItem, ...]:
@@ -109,7 +101,6 @@ class _Resolver:
                 mentioned |= _canonical(b.ministry, self.registry)
         return tuple(blocks), frozenset(mentioned)
 
-    # --- pass 1: numbering (and assembly) ----------------------------------
     def document(self) -> d.Document:
         s, doc = self.s, self.valid.document
         pillars = []
@@ -146,31 +137,17 @@ class _Resolver:
                     id=vpol.model.id, number=pnum, short_title=vpol.model.short_title,
                     anchor=f"policy-{vpol.model.id}", principle=tuple(vpol.model.principle),
                     notes=tuple(f"{s.markers.note}{n}" for n in vpol.model.notes), rows=tuple(rows),
+                    span=vpol.sf.span(),
                 ))
             pillars.append(d.Pillar(vp.model.id, s.numbering.pillar.format(n=p_index), vp.model.title,
-                                    f"pillar-{vp.model.id}", tuple(policies)))
-        pillars_t = tuple(pillars)
+                                    f"pillar-{vp.model.id}", tuple(policies), vp.sf.span()))
+        labels = d.Labels(toc_title=s.labels.toc_title, principle=s.labels.principle,
+                          commitment_heading=doc.columns.commitment, status_heading=doc.columns.status)
         return d.Document(
-            title=doc.title, as_of=doc.as_of, author=doc.author, output_name=doc.output_name,
-            commitment_heading=doc.columns.commitment, status_heading=doc.columns.status,
-            created=as_of_datetime(doc.as_of), pillars=pillars_t, toc=build_toc(pillars_t),
+            title=doc.title, as_of=doc.as_of, author=doc.author, output_name=doc.output_name, labels=labels,
+            created=as_of_datetime(doc.as_of), pillars=tuple(pillars), toc=(),
         )
 
 
-# --- pass 3: table of contents ---------------------------------------------------
-
-def build_toc(pillars) -> tuple[d.TocEntry, ...]:
-    """Pillars, policies and every category (at its first row), in document order."""
-    toc = []
-    for pillar in pillars:
-        toc.append(d.TocEntry(1, pillar.heading, pillar.anchor))
-        for policy in pillar.policies:
-            toc.append(d.TocEntry(2, policy.heading, policy.anchor))
-            for row in policy.rows:
-                if isinstance(row, d.Row) and row.category_anchor:
-                    toc.append(d.TocEntry(3, row.category, row.category_anchor))
-    return tuple(toc)
-
-
-def resolve(valid: ValidSources, settings: Settings) -> d.Document:
-    return _Resolver(valid, settings).document()
+def run(valid: ValidSources, theme: Theme) -> d.Document:
+    return _Resolver(valid, theme).document()

@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from compiler.diagnostics import Diagnostics, Span
-from compiler.loader import LoadedSources
-from compiler.settings import FONTS_DIR, Settings
-from compiler.textrules import string_values
+from compiler.frontend.loader import LoadedSources
+from compiler.frontend.textrules import string_values
+from compiler.theme import FONTS_DIR, Theme
 
 IGNORED = {"\n", "\r", "\t"}
 
@@ -57,7 +57,7 @@ def coverage(files: tuple[str, ...]) -> frozenset[int] | None:
     return frozenset(points)
 
 
-def check_fonts(settings: Settings, diags: Diagnostics) -> frozenset[int] | None:
+def check_fonts(settings: Theme, diags: Diagnostics) -> frozenset[int] | None:
     missing = [f for f in settings.fonts.files() if not (FONTS_DIR / f).is_file()]
     for f in missing:
         diags.error("E040", f"フォントファイル fonts/{f} がありません。", Span(f"fonts/{f}"),
@@ -67,13 +67,13 @@ def check_fonts(settings: Settings, diags: Diagnostics) -> frozenset[int] | None
     return coverage(tuple(settings.fonts.files()))
 
 
-def check_glyphs(loaded: LoadedSources, settings: Settings, diags: Diagnostics) -> None:
+def check_glyphs(loaded: LoadedSources, settings: Theme, diags: Diagnostics) -> None:
     points = check_fonts(settings, diags)
     if points is None:
         return
-    m = settings.markers
-    generated = "".join(m.bullets) + m.numbered + m.project + m.note + m.reprint + "".join(m.budget + m.category + m.ministry)
-    generated += settings.numbering.policies + "（）－0123456789.■新たな大方針目次"
+    labels = settings.labels
+    generated = settings.markers.generated() + settings.numbering.policies + "（）－0123456789." \
+        + labels.principle + labels.toc_title + labels.preview_mark + labels.preview_revision
     for ch in sorted(set(generated)):
         if ord(ch) not in points:
             diags.error("E032", f"layouts/settings.yaml の記号「{ch}」（U+{ord(ch):04X}）がフォントにありません。", Span("layouts/settings.yaml"))

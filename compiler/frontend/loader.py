@@ -252,8 +252,15 @@ def _ordered(entries: list[Path], root: Path, diags: Diagnostics) -> list[tuple[
     return out
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def yaml_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """The YAML files of ``folder`` (with ``recursive``, of every folder below it not starting with a dot), sorted."""
+    if not recursive:
+        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in YAML_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def _folder_file(folder: Path, name: str, root: Path, diags: Diagnostics, what: str, content: str) -> SourceFile | None:
@@ -278,7 +285,7 @@ def load_sources(root: Path, diags: Diagnostics) -> LoadedSources:
         diags.error("E005", f"{DOCUMENT_FILE} がありません。", Span(root.name), "文書全体の設定ファイル document.yaml を作ってください。")
     loaded = LoadedSources(root=root, document=document)
 
-    for p in _yaml_files(root):
+    for p in yaml_files(root):
         if p.name != DOCUMENT_FILE:
             diags.error("E007", "原稿フォルダの直下に置けるのは document.yaml だけです。", Span(p.relative_to(root).as_posix()),
                         "取組方針のファイルは柱・政策のフォルダの中に置いてください。")
@@ -286,7 +293,7 @@ def load_sources(root: Path, diags: Diagnostics) -> LoadedSources:
     for order, pdir in _ordered(pillar_dirs, root, diags):
         pillar = PillarDir(pdir.relative_to(root).as_posix(), order,
                            _folder_file(pdir, PILLAR_FILE, root, diags, "柱", "柱の表題を書いた"))
-        for p in _yaml_files(pdir):
+        for p in yaml_files(pdir):
             if p.name != PILLAR_FILE:
                 diags.error("E007", "柱のフォルダに置けるのは pillar.yaml と政策のフォルダだけです。", Span(p.relative_to(root).as_posix()),
                             "取組方針のファイルは政策のフォルダの中に置いてください。")
@@ -294,7 +301,7 @@ def load_sources(root: Path, diags: Diagnostics) -> LoadedSources:
         for porder, poldir in _ordered(policy_dirs, root, diags):
             policy = PolicyDir(poldir.relative_to(root).as_posix(), porder,
                                _folder_file(poldir, POLICY_FILE, root, diags, "政策", "政策の表題と大方針を書いた"))
-            item_paths = [p for p in _yaml_files(poldir) if p.name != POLICY_FILE]
+            item_paths = [p for p in yaml_files(poldir) if p.name != POLICY_FILE]
             for _, ipath in _ordered(item_paths, root, diags):
                 sf = read_source(ipath, root, diags)
                 if sf is not None:

@@ -1,0 +1,94 @@
+"""Page map from LibreOffice: lay a DOCX out in headless LibreOffice and read its bookmarks' pages.
+
+Used by release builds (and ``--libreoffice-pages``): LibreOffice reports the
+page of every bookmark, which the DOCX writer's public ``toc_bookmarks`` maps
+back to anchors, so the DOCX can be written again with true numbers in its
+table of contents. LibreOffice sees the project's fonts through a private
+fontconfig file that maps the Windows family names to the shipped files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from compiler.paging import PageMap
+from compiler.theme import FONTS_DIR, Theme
+
+UNO_SCRIPT = Path(__file__).with_name("uno_pages.py")
+SYSTEM_PYTHON = "/usr/bin/python3"
+PACKAGES = "libreoffice-writer-nogui python3-uno"
+
+
+class LibreOfficeMissing(RuntimeError):
+    pass
+
+
+def available() -> bool:
+    if not shutil.which("soffice"):
+        return False
+    r = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
+    return r.returncode == 0
+
+
+def fontconfig_file(directory: Path, theme: Theme) -> Path:
+    """A fontconfig file adding fonts/ and aliasing the Word family names to the shipped fonts."""
+    aliases = {theme.fonts.word_text: "BIZ UDMincho", theme.fonts.word_heading: "BIZ UDGothic"}
+    rules = "".join(
+        f'<alias binding="same"><family>{word}</family><prefer><family>{real}</family></prefer></alias>'
+        for word, real in aliases.items() if word != real
+    )
+    conf = directory / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{FONTS_DIR}</dir><cachedir>{directory / 'fc-cache'}</cachedir>{rules}</fontconfig>",
+        encoding="utf-8",
+    )
+    return conf
+
+
+class Job:
+    """One LibreOffice layout running in the background (so the PDF can be laid out meanwhile)."""
+
+    def __init__(self, docx: bytes, theme: Theme, pdf_out: Path | None = None):
+        if not available():
+            raise LibreOfficeMissing(PACKAGES)
+        self._tmp = tempfile.TemporaryDirectory(prefix="followup-lo-")
+        tmpdir = Path(self._tmp.name)
+        src = tmpdir / "in.docx"
+        src.write_bytes(docx)
+        self._out = tmpdir / "pages.json"
+        env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig_file(tmpdir, theme)), HOME=str(tmpdir))
+        env.pop("PYTHONPATH", None)
+        env.pop("VIRTUAL_ENV", None)
+        args = [SYSTEM_PYTHON, str(UNO_SCRIPT), str(src), str(self._out), (tmpdir / "profile").as_uri()]
+        if pdf_out is not None:
+            args.append(str(pdf_out))
+        self._proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait(self, timeout: float = 600) -> dict[str, int]:
+        """Physical page (1-based) of every bookmark; the page count under ``""``."""
+        try:
+            try:
+                stdout, stderr = self._proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.communicate()
+                raise RuntimeError(f"LibreOffice did not finish within {timeout:.0f} s")
+            if self._proc.returncode != 0 or not self._out.exists():
+                raise RuntimeError((stderr or stdout or "LibreOffice failed").strip()[-2000:])
+            return json.loads(self._out.read_text(encoding="utf-8"))
+        finally:
+            self._tmp.cleanup()
+
+
+def page_map(job: Job, bookmarks: dict[str, str], body_anchor: str | None) -> PageMap:
+    """Wait for ``job``; ``bookmarks`` maps anchors to the bookmark names written in the DOCX."""
+    physical = job.wait()
+    by_anchor = {anchor: physical[name] for anchor, name in bookmarks.items() if name in physical}
+    return PageMap.from_physical(by_anchor, body_anchor, "libreoffice", physical.get(""))

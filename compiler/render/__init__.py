@@ -1,1 +1,0 @@
-"""Renderers: the intermediate document → HTML/PDF and DOCX. Pure layout, no logic."""
