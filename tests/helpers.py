@@ -15,7 +15,9 @@ from statistics import median
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 MINI = FIXTURES / "mini"
-SOURCES = ROOT / "sources"
+# The 令和5年2月 sources, frozen (see its README.md): the tests never read the live sources/,
+# which the secretariat edits every cycle (tests/test_sources_tree.py checks it through the CLI).
+OFFICIAL = FIXTURES / "official-r5-02"
 REFERENCE = ROOT.parent / "shared" / "reference" / "official-document.txt"
 
 

@@ -177,9 +177,9 @@ def _texts(block):
 
 
 def test_release_is_byte_reproducible(official_release, tmp_path):
-    from tests.helpers import SOURCES, build
+    from tests.helpers import OFFICIAL, build
 
-    again, diags = build(SOURCES, tmp_path, release=True)
+    again, diags = build(OFFICIAL, tmp_path, release=True)
     assert not diags.has_errors
     first = {p.name: p.read_bytes() for p in official_release.written}
     second = {p.name: p.read_bytes() for p in again.written}
