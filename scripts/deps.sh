@@ -30,11 +30,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Every Python package comes from requirements.lock, pinned with its hashes, so any machine
 # gets the same bytes; the project itself is then installed in place without resolving
-# anything (setuptools for the editable install is pinned in the lock too). Regenerate the
+# anything (setuptools for the editable install is pinned in the lock too). Only wheels:
+# building a package from source would give bytes that depend on the machine. Regenerate the
 # lock with scripts/update-lock, never by hand.
 stamp=.venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements.lock
+  .venv/bin/python -m pip install -q --require-hashes --no-deps --only-binary :all: -r requirements.lock
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   rm -f .venv/.installed-* && touch "$stamp"
 fi

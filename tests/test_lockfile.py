@@ -100,7 +100,7 @@ def test_the_lock_names_no_machine_and_no_index():
 
 def test_deps_installs_only_from_the_lock():
     script = (ROOT / "scripts" / "deps.sh").read_text(encoding="utf-8")
-    assert "pip install -q --require-hashes --no-deps -r requirements.lock" in script
+    assert "pip install -q --require-hashes --no-deps --only-binary :all: -r requirements.lock" in script
     assert "pip install -q --no-deps --no-build-isolation -e ." in script
     installs = [line for line in script.splitlines() if "pip install" in line]
     assert len(installs) == 2, installs
