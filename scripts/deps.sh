@@ -25,6 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python=${PYTHON:-python3}
+stamp=.venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+# A venv made from another lock may hold packages this one dropped: start it afresh.
+if [ ! -f "$stamp" ] && compgen -G ".venv/.installed-*" >/dev/null; then
+  echo "requirements.lock or pyproject.toml changed: recreating .venv"
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv || { rm -rf .venv; /usr/bin/python3 -m venv .venv; }
 fi
@@ -33,7 +39,6 @@ fi
 # anything (setuptools for the editable install is pinned in the lock too). Only wheels:
 # building a package from source would give bytes that depend on the machine. Regenerate the
 # lock with scripts/update-lock, never by hand.
-stamp=.venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --require-hashes --no-deps --only-binary :all: -r requirements.lock
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
