@@ -115,7 +115,7 @@ def test_input_hashes_cover_fonts_and_layouts_sorted(tmp_path):
                       for p in (ROOT / top).rglob("*") if p.is_file())
     assert list(hashes) == expected
     assert "fonts/BIZUDMincho-Regular.ttf" in hashes and "layouts/style.css.j2" in hashes
-    assert hashes["layouts/style.css"] == hashlib.sha256((ROOT / "layouts/style.css").read_bytes()).hexdigest()
+    assert hashes["layouts/style.css.j2"] == hashlib.sha256((ROOT / "layouts/style.css.j2").read_bytes()).hexdigest()
     assert provenance.input_hashes(_project_copy(tmp_path)) == hashes
 
 
