@@ -327,18 +327,22 @@ def test_as_of_datetime_never_raises(monkeypatch):
 
 # --- 6. limits of the libraries ----------------------------------------------------------------
 
-@pytest.mark.parametrize("title_len,as_of_extra", [(256, 0), (250, 0), (100, 200)])
-def test_docx_core_property_limit_is_checked(mini, title_len, as_of_extra):
+@pytest.mark.parametrize("title_len,as_of_extra,expected", [
+    (256, 0, {1, 2}),      # the title itself, and the subject made of it
+    (250, 0, {2}),         # subject = title（as_of）: 250 + 2 + 9 > 255
+    (100, 200, {2}),
+    (200, 0, set()),
+])
+def test_docx_core_property_limit_is_checked(mini, title_len, as_of_extra, expected):
     doc = mini / "document.yaml"
     text = doc.read_text(encoding="utf-8")
     text = re.sub(r"title: .*", "title: " + "表" * title_len, text)
     text = re.sub(r"as_of: .*", "as_of: 令和5年2月時点" + "あ" * as_of_extra, text)
     doc.write_text(text, encoding="utf-8")
     _, items = run(mini)
-    line = 1 if title_len + as_of_extra > 240 else None
     got = found(items, "E037")
-    # subject = title（as_of）: 250 + 2 + 9 > 255 as well
-    assert ("E037", "document.yaml", 1, 8) in got
+    assert {line for _, _, line, _ in got} == expected
+    assert all(f == "document.yaml" and col == 8 for _, f, _, col in got)
 
 
 def test_short_metadata_passes(mini):
@@ -555,3 +559,27 @@ def test_typing_slips_are_reported_or_printed_correctly(slip, field, where, cp, 
             expected = "、".join(short.get(n, n) for n in unique)
             assert row.ministry_tag == f"［{expected}］"
             assert not re.search(r"［［|］］|、、", dump(compiled.document))
+
+
+@pytest.mark.parametrize("cp", [0x200B, 0x00AD, 0xFEFF, 0x200D, 0x202E, 0x2066])
+def test_fmt_removes_invisible_and_bidi_characters(mini, cp):
+    from compiler.fmt import format_text as fmt_text
+
+    path = write_item(mini, entry=f'"丁の\\u{cp:04x}状況。"')
+    once = fmt_text(path.read_text(encoding="utf-8"), load_theme())
+    path.write_text(once, encoding="utf-8")
+    _, items = run(mini)
+    assert not found(items, "E034") and not found(items, "E035")
+
+
+@pytest.mark.parametrize("escape,code", [("\\x07", "E031"), ("\\x1b", "E031"), ("\\x85", "E031")])
+def test_control_characters_at_their_column(mini, escape, code):
+    write_item(mini, commitment=f'"丁の取組{escape}。"')
+    _, items = run(mini)
+    assert (code, ITEM, 4, 10) in found(items, code)
+
+
+def test_latin_o_at_its_column(mini):
+    write_item(mini, project="O在留支援事業")
+    _, items = run(mini)
+    assert ("E033", ITEM, 7, 14) in found(items, "E033")

@@ -402,7 +402,7 @@ def _check_properties(valid: ValidSources, diags: Diagnostics) -> None:
     from compiler.document import CORE_PROPERTY_LIMIT, core_properties
 
     doc, sf = valid.document, valid.document_sf
-    fields = {"title": ("title",), "subject": ("title",), "author": ("author",)}
+    fields = {"title": ("title",), "subject": ("as_of",), "author": ("author",)}  # subject = title（as_of）
     for name, value in core_properties(doc.title, doc.as_of, doc.author).items():
         if len(value) > CORE_PROPERTY_LIMIT and name in fields:
             what = "表題と時点（as_of）を合わせて" if name == "subject" else ""
