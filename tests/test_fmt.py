@@ -291,9 +291,9 @@ def test_property_idempotent_and_structure_kept(commitment, ministry, budget, bu
     assert [list(b) for b in after["status"]] == [list(b) for b in before["status"]]
     assert len(after["commitment"]) == 1 and len(after["status"][0]["budget"]) == 1
     assert len(after["status"][1]["bullets"]) == 1
-    assert after["commitment"][0] == format_string(commitment, S)
-    assert after["ministry"] == format_string(ministry, S, key="ministry")
-    assert after["status"][0]["budget"][0] == format_string(budget, S)
+    assert after["commitment"][0] == format_string(commitment, S, field="commitment")
+    assert after["ministry"] == format_string(ministry, S, key="ministry", field="ministry")
+    assert after["status"][0]["budget"][0] == format_string(budget, S, field="budget")
     assert "\t" not in once and once.endswith("\n")
     assert all(line == line.rstrip(" ") for line in once.split("\n"))
     assert "# 識別子" in once and once.startswith("# 取組方針のテスト\n")
