@@ -197,7 +197,7 @@ def test_dump_json_on_the_command_line_carries_ids_numbers_anchors_and_spans():
     data = json.loads(r.stdout)
     rows = [row for p in data["pillars"] for q in p["policies"] for row in q["rows"]]
     first = rows[0]
-    assert (first["id"], first["number"], first["anchor"]) == ("first-a", "（①－1）", "item-first-a")
+    assert (first["id"], first["number"], first["anchor"]) == ("first-a", "（①－1）", "item.first-a")
     assert first["span"]["file"] == "10-alpha/10-first/010-first-a.yaml" and first["span"]["line"] == 1
     assert data["pillars"][0]["policies"][0]["span"]["file"] == "10-alpha/10-first/policy.yaml"
 
