@@ -23,6 +23,11 @@ Rules, applied to string values (never to keys):
 Values of ``original`` (in ``corrections/*.yaml``: what the published text
 said, kept as a record) are left verbatim. The file as a whole ends with one
 newline, has no trailing spaces, no tabs and no BOM.
+
+Files are found and read exactly as the compiler reads them (``loader.walk_sources``: never through a
+link, never outside the sources folder) and parsed by the compiler's reader first: a file it cannot
+read or parse (or one with a tag such as ``!!int``) is reported with file:line:col and left alone, and
+the command then exits 1, with or without ``--check``.
 """
 
 from __future__ import annotations
@@ -314,24 +319,16 @@ def format_tree(root: Path, settings, check: bool, diags: Diagnostics | None = N
     Returns the files that changed (with ``check``: that would change; nothing is written then). Files
     that cannot be read, parsed or formatted are reported in ``diags`` (file:line:col) and left as they are.
     """
-    from compiler.frontend.loader import Refused, decode_source, read_bytes_inside, walk_sources
+    from compiler.frontend.loader import read_text, walk_sources
 
     root = Path(root)
     diags = diags if diags is not None else Diagnostics()
     changed: list[Path] = []
     for rel in walk_sources(root, diags).all_files():
-        try:
-            raw = read_bytes_inside(root, rel)
-        except Refused:
-            diags.error("E009", "シンボリックリンクや通常のファイルでないものは読み込みません。", Span(rel),
-                        "原稿フォルダの中に、ファイルそのもの（リンクではなく）を置いてください。")
+        read = read_text(root, rel, diags)
+        if read is None:
             continue
-        except OSError as exc:
-            diags.error("E008", f"ファイルを読めません（{exc.strerror}）。", Span(rel), "ファイルの読み取り権限を確かめてください。")
-            continue
-        text = decode_source(raw, rel, diags)
-        if text is None:
-            continue
+        raw, text = read
         try:
             out = format_text(text, settings, rel)
         except FormatError as exc:
@@ -362,7 +359,7 @@ def _shown(path: Path) -> str:
 @click.option("--sources", "sources", type=click.Path(path_type=Path, file_okay=False, exists=True),
               default=SOURCES_DIR, show_default="sources/", help="原稿のフォルダ")
 @click.option("--check", is_flag=True,
-              help="書き換えずに確かめるだけ。直すべきファイルがあれば終了コード 1（CI 用）")
+              help="書き換えずに確かめるだけ。直すべきファイル、読めない・書き方に誤りのあるファイルがあれば終了コード 1（CI 用）")
 def fmt_command(sources: Path, check: bool) -> None:
     """原稿を表記のきまり（layouts/settings.yaml の house_style）にそろえて書き換えます。
 

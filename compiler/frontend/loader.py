@@ -250,6 +250,7 @@ def scan_characters(text: str, rel: str, diags: Diagnostics) -> str:
 
 # An ASCII key followed by a full-width colon (``category：特定技能``): the separator was typed in full width.
 _FULLWIDTH_COLON_KEY_RE = re.compile(r"^[ \u3000]*(?:-[ \u3000]+)?[A-Za-z_][A-Za-z0-9_]*[ \u3000]*(：)")
+_FULLWIDTH_COLON_BLOCK_KEY_RE = re.compile(r"^ *(?:- +)?[A-Za-z_][A-Za-z0-9_]*(：) *$")
 # Indentation with an ideographic space (U+3000) before the content.
 _FULLWIDTH_INDENT_RE = re.compile(r"^ *(\u3000)[ \u3000]*[^ \u3000]")
 _KEY_LINE_RE = re.compile(r"^ *(?:- |-$|[^ #][^#]*?(?::(?: |$)|：))")  # a line with a key, or a list item
@@ -287,6 +288,11 @@ def explain_yaml_error(exc, text: str, rel: str) -> tuple[str, str, Span, str]:
     slip = _fullwidth_slip(lines, min(cline, pline - 1), pline, rel)
     if slip:
         return slip
+    for n in range(pline - 1, max(pline - 30, 0), -1):  # ``bullets：`` above: its list was read as one long text
+        m = _FULLWIDTH_COLON_BLOCK_KEY_RE.match(lines[n - 1]) if n <= len(lines) else None
+        if m:
+            return ("E017", "項目名の後のコロンが全角の「：」になっています。", Span(rel, n, m.start(1) + 1),
+                    "項目名の後は半角のコロン「:」にしてください。")
 
     def line_text(n: int) -> str:
         return lines[n - 1] if 0 < n <= len(lines) else ""
@@ -533,8 +539,8 @@ class PolicyListing:
 class PillarListing:
     rel: str
     file: str | None = None
-    policies: list[PolicyListing] = field(default_factory=list)
     misplaced: list[str] = field(default_factory=list)
+    policies: list[PolicyListing] = field(default_factory=list)
 
 
 @dataclass
@@ -570,40 +576,27 @@ def walk_sources(root: Path, diags: Diagnostics) -> Listing:
         dirs = [e for e in entries if e.is_dir and _is_folder_ok(e, diags, nested=not nested_ok)]
         return files, dirs
 
+    def own(files: list[Entry], name: str) -> tuple[str | None, list[str]]:
+        """The folder's own file (``name``) and the others."""
+        return next((e.rel for e in files if e.name == name), None), [e.rel for e in files if e.name != name]
+
     files, dirs = sources_in("")
-    for e in files:
-        if e.name == DOCUMENT_FILE:
-            listing.document = e.rel
-        else:
-            listing.misplaced.append(e.rel)
+    listing.document, listing.misplaced = own(files, DOCUMENT_FILE)
     for d in dirs:
         if d.name in SKIPPED_DIRS:
-            cfiles, _ = sources_in(d.rel, nested_ok=False)
-            listing.extra += [e.rel for e in cfiles]
+            listing.extra += [e.rel for e in sources_in(d.rel, nested_ok=False)[0]]
             continue
-        pillar = PillarListing(d.rel)
         pfiles, pdirs = sources_in(d.rel)
-        for e in pfiles:
-            if e.name == PILLAR_FILE:
-                pillar.file = e.rel
-            else:
-                pillar.misplaced.append(e.rel)
+        pillar = PillarListing(d.rel, *own(pfiles, PILLAR_FILE))
         for pd in pdirs:
-            policy = PolicyListing(pd.rel)
-            ifiles, _ = sources_in(pd.rel, nested_ok=False)
-            for e in ifiles:
-                if e.name == POLICY_FILE:
-                    policy.file = e.rel
-                else:
-                    policy.items.append(e.rel)
-            pillar.policies.append(policy)
+            pillar.policies.append(PolicyListing(pd.rel, *own(sources_in(pd.rel, nested_ok=False)[0], POLICY_FILE)))
         listing.pillars.append(pillar)
     listing.reported = {d.span.file.lower() for d in diags.items[before:] if d.span}
     return listing
 
 
-def read_source(root: Path, rel: str, diags: Diagnostics) -> SourceFile | None:
-    """Read and parse ``root/rel`` (never through a link; see ``read_bytes_inside``)."""
+def read_text(root: Path, rel: str, diags: Diagnostics) -> tuple[bytes, str] | None:
+    """The bytes and decoded text of source file ``root/rel`` (never through a link; see ``read_bytes_inside``)."""
     try:
         raw = read_bytes_inside(root, rel)
     except Refused:
@@ -613,9 +606,13 @@ def read_source(root: Path, rel: str, diags: Diagnostics) -> SourceFile | None:
         diags.error("E008", f"ファイルを読めません（{_reason(exc)}）。", Span(rel), "ファイルの読み取り権限を確かめてください。")
         return None
     text = decode_source(raw, rel, diags)
-    if text is None:
-        return None
-    return parse_yaml(text, rel, diags)
+    return None if text is None else (raw, text)
+
+
+def read_source(root: Path, rel: str, diags: Diagnostics) -> SourceFile | None:
+    """Read and parse ``root/rel``."""
+    read = read_text(root, rel, diags)
+    return None if read is None else parse_yaml(read[1], rel, diags)
 
 
 def _order(rel: str, is_dir: bool, diags: Diagnostics) -> float | None:
