@@ -219,7 +219,7 @@ def decode_source(raw: bytes, rel: str, diags: Diagnostics) -> str | None:
 # U+2028/U+2029, which YAML would read as line breaks (shifting every line number after them).
 _RAW_BAD_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff\u2028\u2029]")
 _CHAR_NAMES = {0x00: "NUL", 0x07: "ベル", 0x08: "バックスペース", 0x0B: "垂直タブ", 0x0C: "改ページ", 0x1B: "エスケープ",
-               0x7F: "DEL", 0x85: "次行（NEL）", 0xA0: "", 0x2028: "行区切り", 0x2029: "段落区切り"}
+               0x7F: "DEL", 0x85: "次行（NEL）", 0x2028: "行区切り", 0x2029: "段落区切り"}
 MAX_CHARACTER_REPORTS = 20
 
 
