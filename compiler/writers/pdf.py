@@ -166,10 +166,12 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
     from weasyprint.text.fonts import FontConfiguration
 
     from compiler.paging.weasy import page_map
+    from compiler.writers import justify
     from compiler.writers.html import render_html, stylesheet
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _memoize_page_references()
+    justify.install()
     fetcher = _fetcher()
     font_config = FontConfiguration()
     css = CSS(string=stylesheet(theme), base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
