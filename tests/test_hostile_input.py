@@ -119,8 +119,17 @@ def test_entries_that_would_be_skipped_are_reported(mini: Path, name: str, code:
 
 def test_folder_named_like_a_file_at_pillar_level_and_misnamed_pillar_file(mini: Path):
     (mini / "10-alpha" / "30-x.yaml").mkdir()
+    (mini / "10-alpha" / "40-x.txt").write_text("id: x\n", encoding="utf-8")
     (mini / "20-beta" / "pillar.yaml").rename(mini / "20-beta" / "pillar.YAML")
-    assert where(load(mini)) == [("E016", "10-alpha/30-x.yaml", 0, 0), ("E016", "20-beta/pillar.YAML", 0, 0)]
+    (mini / "document.yaml.txt").write_text("id: x\n", encoding="utf-8")
+    assert where(load(mini)) == [("E016", "10-alpha/30-x.yaml", 0, 0), ("E016", "10-alpha/40-x.txt", 0, 0),
+                                 ("E016", "20-beta/pillar.YAML", 0, 0), ("E016", "document.yaml.txt", 0, 0)]
+
+
+def test_notes_beside_the_pillars_are_not_sources(mini: Path):
+    (mini / "README.md").write_text("# 原稿\n", encoding="utf-8")
+    (mini / "10-alpha" / "メモ.txt").write_text("メモ\n", encoding="utf-8")
+    assert where(load(mini)) == []
 
 
 @pytest.mark.parametrize("name", ["040-x.yaml~", ".040-x.yaml.swp", "#040-x.yaml#", "040-x.yaml.bak", "~$memo.docx", "Thumbs.db"])

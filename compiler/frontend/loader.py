@@ -502,15 +502,21 @@ def list_folder(root: Path, rel: str, diags: Diagnostics) -> list[Entry]:
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def _is_source(e: Entry, diags: Diagnostics) -> bool:
-    """A ``.yaml``/``.yml`` file; any other file is reported (E016), never skipped silently."""
+def _looks_like_source(name: str) -> bool:
+    return bool(ORDER_RE.match(name)) or ".yaml" in name.lower() or ".yml" in name.lower()
+
+
+def _is_source(e: Entry, diags: Diagnostics, only_sources: bool) -> bool:
+    """A ``.yaml``/``.yml`` file. Any other file that looks like a source (or any other file at all where
+    only sources belong: ``only_sources``) is reported (E016), never skipped silently; a README.md
+    beside the pillars is not a source and is left alone."""
     suffix = Path(e.name).suffix
     if suffix in YAML_SUFFIXES:
         return True
     if suffix.lower() in YAML_SUFFIXES:
         diags.error("E016", f"拡張子「{suffix}」は大文字を含むため、原稿として読み込まれません。", Span(e.rel),
                     f"拡張子を小文字の「{suffix.lower()}」にしてください。")
-    else:
+    elif only_sources or _looks_like_source(e.name):
         diags.error("E016", "原稿（.yaml）ではないファイルは読み込まれません。", Span(e.rel),
                     "原稿なら拡張子を .yaml にしてください。メモなどは原稿フォルダの外に置いてください。")
     return False
@@ -572,7 +578,7 @@ def walk_sources(root: Path, diags: Diagnostics) -> Listing:
 
     def sources_in(folder: str, nested_ok: bool = True) -> tuple[list[Entry], list[Entry]]:
         entries = list_folder(root, folder, diags)
-        files = [e for e in entries if not e.is_dir and _is_source(e, diags)]
+        files = [e for e in entries if not e.is_dir and _is_source(e, diags, only_sources=not nested_ok)]
         dirs = [e for e in entries if e.is_dir and _is_folder_ok(e, diags, nested=not nested_ok)]
         return files, dirs
 
