@@ -30,6 +30,11 @@ Rules, applied to string values (never to keys):
 Values of ``original`` (in ``corrections/*.yaml``: what the published text
 said, kept as a record) are left verbatim. The file as a whole ends with one
 newline, has no trailing spaces, no tabs and no BOM.
+
+Files are found and read exactly as the compiler reads them (``loader.walk_sources``: never through a
+link, never outside the sources folder) and parsed by the compiler's reader first: a file it cannot
+read or parse (or one with a tag such as ``!!int``) is reported with file:line:col and left alone, and
+the command then exits 1, with or without ``--check``.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from typing import Any, Callable
 
 import click
 
-from compiler.frontend.loader import yaml_files
+from compiler.diagnostics import Diagnostics, Span
 from compiler.frontend.textrules import BIDI_CONTROLS, INVISIBLE, NO_BREAK_SPACES, field_kind, file_kind, strip_typed_marks
 from compiler.output import write_all
 from compiler.theme import SOURCES_DIR, load_theme
@@ -84,6 +89,10 @@ _SEPARATORS = "、・，,／/"
 class FormatError(Exception):
     """A file that cannot be formatted (not YAML, or formatting would change its data)."""
 
+    def __init__(self, message: str, diagnostics: list | None = None):
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
 
 # --- string rules -------------------------------------------------------------
 
@@ -94,23 +103,49 @@ def _brackets(settings) -> tuple[str, str]:
     return opens, closes
 
 
+def _bracketed_names(s: str, opens: str, closes: str) -> tuple[list[str], list[str]] | None:
+    """``［文科省］［農水省］`` / ``［文科省］・［農水省］`` → names and the separators between them (``""``
+    where there is none), when ``s`` is only bracketed names; else ``None``. One pass, linear in ``len(s)``."""
+    names: list[str] = []
+    seps: list[str] = []
+    i, n = 0, len(s)
+    while True:
+        while i < n and s[i].isspace():
+            i += 1
+        if i == n:
+            break
+        sep = ""
+        if names and s[i] in _SEPARATORS:
+            sep = s[i]
+            i += 1
+            while i < n and s[i].isspace():
+                i += 1
+        if i == n or s[i] not in opens:
+            return None
+        j = i + 1
+        while j < n and s[j] not in opens and s[j] not in closes:
+            j += 1
+        if j == n or s[j] not in closes:
+            return None
+        if names:
+            seps.append(sep)
+        names.append(s[i + 1: j].strip())
+        i = j + 1
+    return (names, seps) if names else None
+
+
 def strip_ministry_brackets(value: str, settings) -> str:
     """［経産省］ → 経産省; ［文科省］［農水省］ → 文科省、農水省; unbalanced brackets at the ends are dropped."""
     opens, closes = _brackets(settings)
-    o, c = re.escape(opens), re.escape(closes)
     s = value.strip(_TRAILING)
-    if not any(ch in opens + closes for ch in s):
+    if not any(ch in opens or ch in closes for ch in s):
         return s
-    group = rf"[{o}]\s*([^{o}{c}]*?)\s*[{c}]"
-    sep = rf"[{re.escape(_SEPARATORS)}]"
-    if re.fullmatch(rf"\s*{group}\s*(?:{sep}?\s*{group}\s*)*", s):
-        parts = re.split(rf"({group})", s)
-        # parts: [between, whole, name, between, whole, name, ..., between]
-        names = parts[2::3]
-        betweens = [b.strip() for b in parts[0::3]][1:-1]
+    found = _bracketed_names(s, opens, closes)
+    if found:
+        names, seps = found
         out = names[0]
-        for name, between in zip(names[1:], betweens):
-            out += (between or "、") + name
+        for name, sep in zip(names[1:], seps):
+            out += (sep or "、") + name
         return out.strip(_TRAILING)
     return s.lstrip(opens + _TRAILING).rstrip(closes + _TRAILING)
 
@@ -253,17 +288,22 @@ def _mismatch(a: str, b: str) -> int:
     return sum(1 for x, y in zip(la, lb) if x != y) + abs(len(la) - len(lb))
 
 
-def format_text(text: str, settings) -> str:
-    """The formatted content of one YAML source file. Raises ``FormatError`` if it is not YAML."""
-    from ruamel.yaml.error import YAMLError
+def format_text(text: str, settings, rel: str = "") -> str:
+    """The formatted content of one YAML source file. Raises ``FormatError`` if it is not YAML the compiler
+    reads (the compiler's own reader decides first, so its located diagnostics are on the exception)."""
+    from compiler.frontend.loader import parse_yaml
 
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    found = Diagnostics()
+    if parse_yaml(text, rel, found) is None or found.has_errors:
+        first = next(d for d in found.items if d.severity.value == "error")
+        raise FormatError(first.message, [d for d in found.items if d.severity.value == "error"])
     header, body = _split_header(text)
     explicit_start = body.startswith("---")
     try:
         data = _yaml().load(body)
-    except (YAMLError, RecursionError) as exc:
-        raise FormatError(f"YAML として読めません（{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}）") from exc
+    except Exception as exc:  # ruamel disagrees with libyaml (or meets a tag): never a traceback
+        raise FormatError("この YAML は整形できません（書き方を確かめてください）") from exc
     if data is None:
         # comments only, or an empty document: nothing to rewrite
         return _tidy(header + body)
@@ -278,8 +318,8 @@ def format_text(text: str, settings) -> str:
     _, out_body = _split_header(out)
     try:
         again = _yaml().load(out_body)
-    except YAMLError as exc:  # pragma: no cover - would be a ruamel bug
-        raise FormatError(f"整形結果を YAML として読み直せません（{exc}）") from exc
+    except Exception as exc:  # pragma: no cover - would be a ruamel bug
+        raise FormatError("整形結果を YAML として読み直せません") from exc
     if _plain(again) != _plain(data):
         raise FormatError("整形すると内容が変わってしまうため、書き換えません")
     return out
@@ -287,42 +327,37 @@ def format_text(text: str, settings) -> str:
 
 # --- files --------------------------------------------------------------------
 
-def _default_report(path: Path, message: str) -> None:
-    click.echo(f"整形できません: {path}: {message}", err=True)
+def format_tree(root: Path, settings, check: bool, diags: Diagnostics | None = None) -> list[Path]:
+    """Format every source file of ``root``, read the way the compiler reads them (``walk_sources``:
+    never through a link, never outside ``root``), ``corrections/*.yaml`` included.
 
-
-def format_tree(root: Path, settings, check: bool,
-                on_error: Callable[[Path, str], None] | None = None) -> list[Path]:
-    """Format every ``*.yaml`` (and ``*.yml``) under ``root``.
-
-    Returns the files that changed (with ``check``: that would change; nothing
-    is written then). Files that cannot be read or parsed are reported through
-    ``on_error`` (default: a message on stderr) and left as they are.
+    Returns the files that changed (with ``check``: that would change; nothing is written then). Files
+    that cannot be read, parsed or formatted are reported in ``diags`` (file:line:col) and left as they are.
     """
-    report = on_error or _default_report
+    from compiler.frontend.loader import read_text, walk_sources
+
+    root = Path(root)
+    diags = diags if diags is not None else Diagnostics()
     changed: list[Path] = []
-    for path in yaml_files(Path(root), recursive=True):
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            report(path, f"ファイルを読めません（{exc.strerror}）")
+    for rel in walk_sources(root, diags).all_files():
+        read = read_text(root, rel, diags)
+        if read is None:
             continue
+        raw, text = read
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            report(path, "文字コードが UTF-8 ではありません")
-            continue
-        try:
-            out = format_text(text, settings)
+            out = format_text(text, settings, rel)
         except FormatError as exc:
-            report(path, str(exc))
+            if exc.diagnostics:
+                diags.items.extend(exc.diagnostics)
+            else:
+                diags.error("E001", f"{exc}。", Span(rel), "followup check で確かめてください。")
             continue
         new = out.encode("utf-8")
         if new == raw:
             continue
-        changed.append(path)
+        changed.append(root / rel)
         if not check:
-            write_all({path: new}, mode=None)
+            write_all({root / rel: new}, mode=None)
     return changed
 
 
@@ -339,24 +374,36 @@ def _shown(path: Path) -> str:
 @click.option("--sources", "sources", type=click.Path(path_type=Path, file_okay=False, exists=True),
               default=SOURCES_DIR, show_default="sources/", help="原稿のフォルダ")
 @click.option("--check", is_flag=True,
-              help="書き換えずに確かめるだけ。直すべきファイルがあれば終了コード 1（CI 用）")
+              help="書き換えずに確かめるだけ。直すべきファイル、読めない・書き方に誤りのあるファイルがあれば終了コード 1（CI 用）")
 def fmt_command(sources: Path, check: bool) -> None:
     """原稿を表記のきまり（layouts/settings.yaml の house_style）にそろえて書き換えます。
 
     数字・英字の幅、〜（波ダッシュ）、半角カタカナ、Unicode NFC、行末の空白、
     府省庁名の括弧を直します。コメントと項目の順序はそのまま残ります。
     """
+    from compiler.diagnostics import format_text as format_diagnostics
+
     settings = load_theme()
-    changed = format_tree(sources, settings, check)
+    diags = Diagnostics()
+    changed = format_tree(sources, settings, check, diags)
     for path in changed:
         click.echo(f"{'整形が必要です' if check else '整形しました'}: {_shown(path)}")
+    if diags.items:
+        click.echo(format_diagnostics(diags.sorted(), sources), err=True)
+    failed = len({d.span.file for d in diags.items if d.span and d.severity.value == "error"})
+    if failed:
+        click.echo(f"整形できません: {failed} 件のファイルに上の誤りがあります（直してから、もう一度実行してください）。", err=True)
     if check:
         if changed:
             click.echo(f"表記のきまりに合っていないファイルが {len(changed)} 件あります。"
                        "followup fmt を実行してください。", err=True)
+        if changed or failed:
             sys.exit(1)
         click.echo("OK: すべての原稿が表記のきまりに合っています。", err=True)
-    elif changed:
+        return
+    if changed:
         click.echo(f"{len(changed)} 件のファイルを整形しました。", err=True)
-    else:
+    elif not failed:
         click.echo("整形が必要なファイルはありませんでした。", err=True)
+    if failed:
+        sys.exit(1)

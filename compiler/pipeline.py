@@ -75,15 +75,41 @@ class Built:
     document: Document | None = None
 
 
+# git runs inside the sources folder, which may come with its own .git/config: nothing in it may run a
+# command (core.fsmonitor, hooks, an external diff or textconv), and no system or user config is read.
+GIT_SAFETY = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "core.untrackedCache=false",
+              "-c", "core.sshCommand=false", "-c", "diff.external=", "-c", "core.pager=cat")
+# Repository settings under which even ``git status`` could start a program (a clean filter of a stale file,
+# a config file included from elsewhere): then the revision is not checked for local changes at all.
+_GIT_RISKY_KEYS = ("filter.", "include.", "includeif.", "core.worktree", "submodule.")
+
+
+def _git_env() -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0",
+               GIT_NO_REPLACE_OBJECTS="1", GIT_PAGER="cat", LC_ALL="C")
+    return env
+
+
 def source_revision(sources: Path) -> str | None:
-    """``git describe``-like revision of the sources, with ``-dirty`` when they have local changes."""
+    """``git describe``-like revision of the sources, with ``-dirty`` when they have local changes
+    (``-unchecked`` when the repository's own settings could make ``git status`` run a program)."""
     import subprocess
 
+    def git(*args: str):
+        return subprocess.run(["git", *GIT_SAFETY, *args], cwd=sources, capture_output=True, text=True, timeout=10,
+                              env=_git_env(), stdin=subprocess.DEVNULL)
+
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=sources, capture_output=True, text=True, timeout=10)
+        rev = git("rev-parse", "--short=12", "HEAD")
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=sources, capture_output=True, text=True, timeout=10)
+        keys = git("config", "--local", "--no-includes", "--name-only", "--list").stdout.lower().split()
+        if any(k.startswith(_GIT_RISKY_KEYS) for k in keys):
+            return rev.stdout.strip() + "-unchecked"
+        dirty = git("status", "--porcelain", "--no-renames", "--ignore-submodules=all", "--", ".")
         return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from ruamel.yaml import YAML
 
+from compiler.diagnostics import Diagnostics
 from compiler.fmt import FormatError, fmt_command, format_string, format_text, format_tree
 from compiler.theme import load_theme
 from tests.helpers import MINI, OFFICIAL
@@ -203,10 +204,11 @@ def _dirty_tree(root: Path) -> tuple[Path, Path]:
 
 def test_format_tree_reports_unparsable_files_and_goes_on(tmp_path: Path):
     dirty, bad = _dirty_tree(tmp_path / "src")
-    errors = []
-    changed = format_tree(tmp_path / "src", S, check=False, on_error=lambda p, m: errors.append((p, m)))
+    diags = Diagnostics()
+    changed = format_tree(tmp_path / "src", S, check=False, diags=diags)
     assert changed == [dirty]
-    assert [p for p, _ in errors] == [bad]
+    assert [(d.code, d.span.file, d.span.line, d.span.col) for d in diags.items] == [
+        ("E001", bad.relative_to(tmp_path / "src").as_posix(), 1, 5)]
     assert bad.read_text(encoding="utf-8") == "id: [unclosed\n"
     assert "令和４" not in dirty.read_text(encoding="utf-8")
     assert not list((tmp_path / "src").rglob("*.tmp"))  # atomic write left no temp file
@@ -248,8 +250,9 @@ def test_fmt_writes_then_check_exits_0(tmp_path: Path):
     root = tmp_path / "src"
     dirty, bad = _dirty_tree(root)
     result = CliRunner().invoke(fmt_command, ["--sources", str(root)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the broken file is reported; the others are still formatted
     assert "整形しました" in result.output and "020-first-b.yaml" in result.output
+    assert "090-broken.yaml:1:5" in result.output
     bad.unlink()
     result = CliRunner().invoke(fmt_command, ["--sources", str(root), "--check"])
     assert result.exit_code == 0, result.output

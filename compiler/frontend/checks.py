@@ -116,7 +116,7 @@ REGISTER_HINT = ("府省庁を登録するには document.yaml の ministries �
 class ValidSources:
     document: models.DocumentFile
     document_sf: SourceFile
-    registry: Registry
+    registry: Registry | None  # None only while checking sources with errors
     pillars: list[VPillar]
     root: Path | None = None  # the sources folder, for columns inside values
 
@@ -222,7 +222,55 @@ def validate_file(model: type[BaseModel], sf: SourceFile | None, diags: Diagnost
         return model.model_validate(sf.data)
     except ValidationError as exc:
         report_validation_error(exc, model, sf, diags)
-        return None
+        return salvage(model, sf.data)
+
+
+_FIELD_ADAPTERS: dict = {}
+
+
+def _field_adapter(model: type[BaseModel], name: str):
+    from typing import Annotated
+
+    from pydantic import TypeAdapter
+
+    if (model, name) not in _FIELD_ADAPTERS:
+        info = model.model_fields[name]
+        _FIELD_ADAPTERS[model, name] = TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+    return _FIELD_ADAPTERS[model, name]
+
+
+def _salvage_block(raw: Any):
+    """A status block, or a stand-in at the same index: an invalid project keeps its id (if valid) for 再掲."""
+    try:
+        return _field_adapter(models.ItemFile, "status").validate_python([raw])[0]
+    except ValidationError:
+        pass
+    if isinstance(raw, dict) and "project" in raw:
+        try:
+            ident = _field_adapter(models.ProjectBlock, "id").validate_python(raw.get("id"))
+        except ValidationError:
+            ident = None
+        return models.ProjectBlock.model_construct(project=None, id=ident, budget=[])
+    return models.TextBlock.model_construct(text="")
+
+
+def salvage(model: type[BaseModel], data: dict):
+    """A partial model of a file with errors, so that the rules across files still report on it in the same
+    run: each field valid on its own is kept, the others are ``None``; invalid status blocks become stand-ins.
+    Such a model only ever reaches the cross-file checks (a file with errors stops the build)."""
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name == "status" and model is models.ItemFile:
+            raw = data.get(name)
+            values[name] = [_salvage_block(b) for b in (raw if isinstance(raw, list) else [] if raw is None else [raw])]
+        elif name not in data:
+            values[name] = None if info.is_required() else info.get_default(call_default_factory=True)
+        else:
+            try:
+                values[name] = _field_adapter(model, name).validate_python(data[name])
+            except ValidationError:
+                values[name] = None
+    return model.model_construct(**values)
 
 
 # --- cross-file rules -----------------------------------------------------------
@@ -275,7 +323,9 @@ def _check_ministries(sf: SourceFile, path: tuple, valid: "ValidSources", diags:
 
     text = sf.data
     for p in path:
-        text = text[p]
+        text = text[p] if isinstance(text, (dict, list)) and (p in text if isinstance(text, dict) else p < len(text)) else None
+    if not isinstance(text, str) or valid.registry is None:  # a field with its own error, or no registry to look in
+        return
     registry, locator, pos = valid.registry, Locator(sf, valid.root), 0
     for name in split_ministries(text):
         at = text.find(name, pos)
@@ -289,7 +339,9 @@ def _check_ministries(sf: SourceFile, path: tuple, valid: "ValidSources", diags:
 def _check_cross(valid: ValidSources, diags: Diagnostics) -> None:
     seen_ids: dict[str, Span] = {}
 
-    def claim(ident: str, span: Span, what: str) -> None:
+    def claim(ident: str | None, span: Span, what: str) -> None:
+        if ident is None:
+            return
         if ident in seen_ids:
             diags.error("E020", f"{what}の id「{ident}」が重複しています（最初は {seen_ids[ident]}）。", span,
                         "id は文書全体で一意にしてください。")
@@ -297,14 +349,17 @@ def _check_cross(valid: ValidSources, diags: Diagnostics) -> None:
             seen_ids[ident] = span
 
     for pillar in valid.pillars:
-        claim(pillar.model.id, pillar.sf.span(("id",)), "柱")
+        if pillar.sf:
+            claim(pillar.model.id, pillar.sf.span(("id",)), "柱")
         for policy in pillar.policies:
-            claim(policy.model.id, policy.sf.span(("id",)), "政策")
+            if policy.sf:
+                claim(policy.model.id, policy.sf.span(("id",)), "政策")
     projects: dict[str, Span] = {}
     item_ids: set[str] = set()
     for item in valid.items():
         claim(item.model.id, item.sf.span(("id",)), "取組方針")
-        item_ids.add(item.model.id)
+        if item.model.id is not None:
+            item_ids.add(item.model.id)
         for i, block in enumerate(item.model.status):
             if isinstance(block, models.ProjectBlock) and block.id:
                 claim(block.id, item.sf.span(("status", i, "id")), "事業")
@@ -318,8 +373,8 @@ def _check_cross(valid: ValidSources, diags: Diagnostics) -> None:
             for item in policy.items:
                 m, sf = item.model, item.sf
                 _check_ministries(sf, ("ministry",), valid, diags)
-                category = nfc(m.category)
-                if category != previous:
+                category = nfc(m.category) if m.category is not None else None
+                if category is not None and category != previous:
                     if category in categories_done:
                         diags.warning("W104", f"分類【{m.category}】の取組方針が連続していません。", sf.span(("category",)),
                                       "同じ分類の取組方針が並ぶようにファイル名の番号を付け直してください。")
@@ -342,7 +397,7 @@ def _check_cross(valid: ValidSources, diags: Diagnostics) -> None:
                                 guess = nearest(block.reprint, projects.keys())
                                 diags.error("E021", f"再掲の参照先「{block.reprint}」という事業がありません。", sf.span(("status", i, "reprint")),
                                             f"もしかして：{guess}" if guess else hint)
-                    elif isinstance(block, models.ProjectBlock):
+                    elif isinstance(block, models.ProjectBlock) and block.project is not None:
                         key = (block.project, tuple(block.budget))
                         if key in first_seen and first_seen[key] != span:
                             diags.warning("W105", f"事業「{block.project}」は {first_seen[key]} と同じ名前・予算で既に出ています。", span,
@@ -411,7 +466,8 @@ def _check_properties(valid: ValidSources, diags: Diagnostics) -> None:
 
 
 def validate(loaded: LoadedSources, diags: Diagnostics, theme=None) -> ValidSources | None:
-    """Validate all files; ``None`` when the sources cannot be resolved."""
+    """Validate all files and apply the rules across files, to the valid parts of files with errors too
+    (every error of every file is reported in one run); ``None`` when the sources cannot be resolved."""
     from compiler.frontend import textrules
 
     if theme is None:
@@ -423,26 +479,26 @@ def validate(loaded: LoadedSources, diags: Diagnostics, theme=None) -> ValidSour
     document = validate_file(models.DocumentFile, loaded.document, diags)
     pillars: list[VPillar] = []
     for pdir in loaded.pillars:
-        pmodel = validate_file(models.PillarFile, pdir.file, diags)
-        vpillar = VPillar(pmodel, pdir.file) if pmodel else None
+        pmodel = validate_file(models.PillarFile, pdir.file, diags) or salvage(models.PillarFile, {})
+        vpillar = VPillar(pmodel, pdir.file)
         for poldir in pdir.policies:
-            polmodel = validate_file(models.PolicyFile, poldir.file, diags)
-            vpolicy = VPolicy(polmodel, poldir.file) if polmodel else None
+            polmodel = validate_file(models.PolicyFile, poldir.file, diags) or salvage(models.PolicyFile, {})
+            vpolicy = VPolicy(polmodel, poldir.file)
             for sf in poldir.items:
                 imodel = validate_file(models.ItemFile, sf, diags)
-                if imodel and vpolicy:
+                if imodel:
                     vpolicy.items.append(VItem(imodel, sf))
-            if vpillar and vpolicy:
-                vpillar.policies.append(vpolicy)
-        if vpillar:
-            pillars.append(vpillar)
+            vpillar.policies.append(vpolicy)
+        pillars.append(vpillar)
     for sf in loaded.all_files():
         textrules.check_file(sf, diags, theme, loaded.root)
-    if document is None:
-        return None
-    valid = ValidSources(document, loaded.document, Registry.from_document(document, loaded.document, diags), pillars,
-                         loaded.root)
+    registry = Registry.from_document(document, loaded.document, diags) \
+        if document is not None and document.ministries is not None else None
+    valid = ValidSources(document, loaded.document, registry, pillars, loaded.root)
     _check_cross(valid, diags)
     _check_lists(valid, theme, diags)
-    _check_properties(valid, diags)
+    if document is not None and None not in (document.title, document.as_of, document.author):
+        _check_properties(valid, diags)
+    if document is None or diags.has_errors:  # partial models (of files with errors) never leave this module
+        return None
     return valid

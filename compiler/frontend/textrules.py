@@ -166,7 +166,9 @@ class Locator:
             self._text = ""
             if self.root is not None:
                 try:
-                    self._text = (Path(self.root) / self.sf.rel).read_bytes().decode("utf-8-sig")
+                    from compiler.frontend.loader import read_bytes_inside  # never through a link
+
+                    self._text = read_bytes_inside(Path(self.root), self.sf.rel).decode("utf-8-sig")
                 except (OSError, UnicodeDecodeError):
                     pass
             self._starts = [0] + [m.end() for m in LINE_BREAK_RE.finditer(self._text)]
