@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     "E031": "invalid-character",
     "E032": "missing-glyph",
     "E033": "latin-o-for-circle",
+    "E039": "column-heading-too-long",
     "E040": "missing-font",
     "E041": "layout-settings",
     "E050": "libreoffice-missing",

@@ -21,6 +21,16 @@ tokens are protected here:
 * a mark and the character it belongs to: ※速, ○事
 * FULLWIDTH TILDE ～ and the character before it (Pango lets ～ start a line;
   WAVE DASH 〜 is already kept off the line start).
+
+No glyph may ever land outside its cell or the page, so protection has a
+limit: only tokens of at most ``NOBREAK_MAX`` characters are wrapped (a line
+of the narrowest column, a third-level bullet of the status column, holds
+about 20), and the stylesheet lets any other run that is wider than its line
+break anywhere as a last resort (``overflow-wrap: anywhere``: a 400-letter
+word, a long URL, a 600-digit number). A token glued to ASCII text
+(「※abc…」) is not protected either: WeasyPrint cannot break a word that
+begins inside a nowrap span, however long. A ministry tag breaks only between
+ministries (``ministry_tag``), each name kept whole.
 """
 
 from __future__ import annotations
@@ -47,6 +57,8 @@ _TOKENS = (
 )
 NOBREAK_RE = re.compile(rf"(?:{'|'.join(_TOKENS)})～?|\S～")
 _BARE_NUMBER_RE = re.compile(rf"{_NUM}")
+NOBREAK_MAX = 12  # longer tokens are left to the line breaker: protecting them could push them past the edge
+_GLUED = re.compile(r"[!-~]")  # ASCII next to a token: it is part of a longer word, which must stay breakable
 
 
 def nobreak(text: str) -> Markup:
@@ -55,13 +67,22 @@ def nobreak(text: str) -> Markup:
     last = 0
     for m in NOBREAK_RE.finditer(text):
         token = m.group(0)
-        if _BARE_NUMBER_RE.fullmatch(token):  # digits alone never break in Pango
+        if _BARE_NUMBER_RE.fullmatch(token) or len(token) > NOBREAK_MAX:  # digits alone never break in Pango
             continue
+        if _GLUED.match(text[m.end():m.end() + 1]) or _GLUED.match(text[m.start() - 1:m.start()] if m.start() else ""):
+            continue  # WeasyPrint cannot break a word that starts or ends inside a nowrap span
         out.append(str(escape(text[last:m.start()])))
         out.append(f'<span class="nb">{escape(token)}</span>')
         last = m.end()
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
+
+
+def ministry_tag(text: str) -> Markup:
+    """A ministry tag 「［経産省・厚労省］」: each name (with its bracket) unbreakable, lines break after ・ only."""
+    parts = text.split("・")
+    return Markup("・".join(f'<span class="nb">{escape(part)}</span>' if len(part) <= NOBREAK_MAX else str(escape(part))
+                            for part in parts))
 
 
 def _environment():
@@ -70,6 +91,7 @@ def _environment():
     env = Environment(loader=FileSystemLoader(str(LAYOUTS_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=False, lstrip_blocks=False)
     env.filters["nobreak"] = nobreak
+    env.filters["ministry_tag"] = ministry_tag
     env.globals["toc_columns"] = toc_columns
     env.globals["unknown_block"] = _unknown_block
     return env
