@@ -27,9 +27,9 @@ limit: only tokens of at most ``NOBREAK_MAX`` characters are wrapped (a line
 of the narrowest column, a third-level bullet of the status column, holds
 about 20), and the stylesheet lets any other run that is wider than its line
 break anywhere as a last resort (``overflow-wrap: anywhere``: a 400-letter
-word, a long URL, a 600-digit number). A token glued to ASCII text
-(「※abc…」) is not protected either: WeasyPrint cannot break a word that
-begins inside a nowrap span, however long. A ministry tag breaks only between
+word, a long URL, a 600-digit number). A token takes the ASCII text glued
+to it along (「3～5」), since WeasyPrint cannot break a word that begins
+inside a nowrap span: 「※abc…」 with a long word is not protected at all. A ministry tag breaks only between
 ministries (``ministry_tag``), each name kept whole.
 """
 
@@ -58,22 +58,30 @@ _TOKENS = (
 NOBREAK_RE = re.compile(rf"(?:{'|'.join(_TOKENS)})～?|\S～")
 _BARE_NUMBER_RE = re.compile(rf"{_NUM}")
 NOBREAK_MAX = 12  # longer tokens are left to the line breaker: protecting them could push them past the edge
-_GLUED = re.compile(r"[!-~]")  # ASCII next to a token: it is part of a longer word, which must stay breakable
+_GLUED = re.compile(r"[!-~]")  # ASCII glued to a token belongs to its word
 
 
 def nobreak(text: str) -> Markup:
-    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``."""
+    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``.
+
+    A token takes the ASCII characters glued to it along (「3～5」 as one):
+    WeasyPrint cannot break a word that begins or ends inside a nowrap span,
+    so the whole word is either protected (when short) or not at all."""
     out: list[str] = []
     last = 0
     for m in NOBREAK_RE.finditer(text):
-        token = m.group(0)
-        if _BARE_NUMBER_RE.fullmatch(token) or len(token) > NOBREAK_MAX:  # digits alone never break in Pango
+        if m.start() < last or _BARE_NUMBER_RE.fullmatch(m.group(0)):  # digits alone never break in Pango
             continue
-        if _GLUED.match(text[m.end():m.end() + 1]) or _GLUED.match(text[m.start() - 1:m.start()] if m.start() else ""):
-            continue  # WeasyPrint cannot break a word that starts or ends inside a nowrap span
-        out.append(str(escape(text[last:m.start()])))
-        out.append(f'<span class="nb">{escape(token)}</span>')
-        last = m.end()
+        start, end = m.start(), m.end()
+        while start > last and _GLUED.match(text[start - 1]):
+            start -= 1
+        while end < len(text) and _GLUED.match(text[end]):
+            end += 1
+        if end - start > NOBREAK_MAX:
+            continue
+        out.append(str(escape(text[last:start])))
+        out.append(f'<span class="nb">{escape(text[start:end])}</span>')
+        last = end
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
 
