@@ -6,7 +6,7 @@ a ministry tag naming twelve ministries, each also at the deepest bullet level
 (3) and in the principle box. Every glyph of the PDF is then checked with
 pdfplumber against the page's text area and against the rules of its cell.
 Also: a column heading too long to fit its cell in a few lines is refused at
-check time (E039), and WeasyPrint's fontconfig sees only the fonts in fonts/.
+check time (E043), and WeasyPrint's fontconfig sees only the fonts in fonts/.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def test_a_column_heading_too_long_for_its_cell_is_refused_at_check(mini):
     assert r.exit_code == 1
     items = json.loads(r.stdout)
     assert [(d["code"], Path(d["span"]["file"]).name, d["span"]["line"]) for d in items] == \
-        [("E039", "document.yaml", text.splitlines().index("  commitment: 新たな取組方針") + 1)]
+        [("E043", "document.yaml", text.splitlines().index("  commitment: 新たな取組方針") + 1)]
 
 
 def test_the_longest_accepted_heading_still_fits_one_page(mini, tmp_path):

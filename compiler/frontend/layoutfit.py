@@ -7,7 +7,7 @@ the PDF. A heading must therefore fit its header cell in at most
 characters conservatively from the theme: the cell's width (its share of the
 text width, less the header padding and a rule) divided by the text size
 gives the full-width characters per line; a half-width character counts as
-half a character (E039).
+half a character (E043).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def check_layout_limits(valid: ValidSources, theme: Theme, diags: Diagnostics) -
         heading = getattr(columns, column)
         limit = heading_limit(theme, column)
         if width_in_characters(heading) > limit:
-            diags.error("E039", f"列見出し「{heading[:20]}…」が長すぎます（全角 {width_in_characters(heading):g} 字分、"
+            diags.error("E043", f"列見出し「{heading[:20]}…」が長すぎます（全角 {width_in_characters(heading):g} 字分、"
                         f"上限は {limit:g} 字分＝{theme.table.heading_max_lines} 行）。",
                         valid.document_sf.span(("columns", column)),
                         "見出しは毎ページの表の上に繰り返されます。短くしてください。")
