@@ -28,12 +28,7 @@ def _report(diags: Diagnostics, fmt: str, sources: Path) -> None:
         click.echo(format_json(items))
     elif fmt == "github":
         if items:
-            prefix = ""
-            try:
-                prefix = sources.resolve().relative_to(Path.cwd().resolve()).as_posix() + "/"
-            except ValueError:
-                pass
-            click.echo(format_github(items, prefix))
+            click.echo(format_github(items, root=Path(sources)))
     elif items:
         click.echo(format_text(items, sources), err=True)
 
@@ -52,17 +47,117 @@ format_option = click.option("--format", "fmt", type=click.Choice(["text", "json
                              show_default=True, help="エラー・警告の出し方（github はワークフローの注釈）")
 
 
+def _name(param) -> str:
+    opts = getattr(param, "opts", None) or []
+    return max(opts, key=len) if opts else getattr(param, "name", None) or "値"
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """A click usage error in Japanese (from the exception's type and fields, not its English text)."""
+    from click import exceptions as ce
+
+    message = exc.message or ""
+    if isinstance(exc, ce.NoSuchOption):
+        guesses = [p for p in (exc.possibilities or []) if p]
+        return f"オプション「{exc.option_name}」はありません。" + (f"もしかして：{'、'.join(guesses)}" if guesses else "")
+    if isinstance(exc, ce.BadOptionUsage):
+        if "requires" in message:
+            return f"オプション「{exc.option_name}」の後に値を書いてください。"
+        if "does not take" in message:
+            return f"オプション「{exc.option_name}」には値を付けられません。"
+        return f"オプション「{exc.option_name}」の使い方が正しくありません。"
+    if isinstance(exc, ce.MissingParameter):
+        return f"オプション「{_name(exc.param)}」を指定してください。"
+    if isinstance(exc, ce.BadParameter):
+        param_type = getattr(exc.param, "type", None)
+        if isinstance(param_type, click.Choice):
+            return f"「{_name(exc.param)}」には {'、'.join(map(str, param_type.choices))} のどれかを指定してください。"
+        if isinstance(param_type, click.Path):
+            return f"「{_name(exc.param)}」に指定したフォルダがないか、使えません。"
+        return f"「{_name(exc.param)}」の値が正しくありません。"
+    if message.startswith("Got unexpected extra argument"):
+        extra = message[message.find("(") + 1:message.rfind(")")] if "(" in message else ""
+        return f"余分な引数「{extra}」があります（値に空白を含むときは引用符で囲んでください）。"
+    if message.isascii():
+        return f"コマンドの使い方に誤りがあります（{message}）。"
+    return message  # already ours, in Japanese
+
+
+class JapaneseUsageError(click.UsageError):
+    """A usage error shown in Japanese, with the command's usage line; exit status 2."""
+
+    def __init__(self, message: str, ctx=None):
+        super().__init__(message, ctx)
+
+    def show(self, file=None) -> None:
+        from compiler.diagnostics import escape_controls
+
+        out = []
+        if self.ctx is not None:
+            out.append(self.ctx.get_usage().replace("Usage:", "使い方:", 1))
+        out.append(f"エラー: {escape_controls(self.message)}")
+        if self.ctx is not None:
+            out.append(f"「{self.ctx.command_path} -h」で説明を表示します。")
+        click.echo("\n".join(out), err=True)
+
+
+def _in_japanese(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, (JapaneseUsageError, click.exceptions.NoArgsIsHelpError)):
+        return exc
+    return JapaneseUsageError(_usage_message(exc), exc.ctx)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (``followup ministries | head -1``): stop quietly, status 141."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(141)
+
+
 class _Guarded(click.Group):
     """Any unexpected failure becomes a short Japanese message and exit status 3, not a traceback.
 
-    ``FOLLOWUP_DEBUG=1`` shows the traceback for the developers."""
+    Usage errors (unknown command or option, missing value, bad choice…) are shown in Japanese
+    with exit status 2. ``FOLLOWUP_DEBUG=1`` shows the traceback for the developers."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _in_japanese(exc) from None
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from compiler.diagnostics import nearest
+
+            commands = self.list_commands(ctx)
+            guess = nearest(name, commands, cutoff=0.5)
+            raise JapaneseUsageError(f"コマンド「{name}」はありません。" + (f"もしかして：{guess}" if guess else
+                                     f"使えるコマンド：{'、'.join(commands)}"), ctx)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx):
         import os
 
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except click.UsageError as exc:
+            raise _in_japanese(exc) from None
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _quiet_broken_pipe()
             raise
         except (KeyboardInterrupt, Interrupted) as exc:
             if getattr(exc, "outputs_replaced", False):  # the signal came during the last renames

@@ -8,6 +8,7 @@ GitHub workflow annotations.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -58,8 +59,15 @@ CODES: dict[str, str] = {
     "E031": "invalid-character",
     "E032": "missing-glyph",
     "E033": "latin-o-for-circle",
+    "E034": "bidi-control",
+    "E035": "invisible-character",
+    "E036": "bad-source-date-epoch",
+    "E037": "value-too-long",
+    "E038": "too-many-entries",
+    "E039": "nesting-too-deep",
     "E040": "missing-font",
     "E041": "layout-settings",
+    "E042": "ministry-name-conflict",
     "E043": "column-heading-too-long",
     "E050": "libreoffice-missing",
     "E051": "libreoffice-failed",
@@ -71,6 +79,9 @@ CODES: dict[str, str] = {
     "W104": "category-not-contiguous",
     "W105": "repeated-project-without-reprint",
     "W106": "empty-preview",
+    "W107": "typed-mark",
+    "W108": "not-nfc",
+    "W109": "no-break-space",
 }
 
 
@@ -120,31 +131,86 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+# Characters a terminal (or a reader) could take for something else: C0/C1 controls (ESC starts
+# CSI/OSC sequences), bidi controls, and the invisible separators. Printers show them as escapes.
+_BIDI = {0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_INVISIBLE = {0x2028, 0x2029, 0x200B, 0x200C, 0x200D, 0x00AD, 0xFFFC, 0xFEFF, 0x2060}
+
+
+def _unsafe(cp: int) -> bool:
+    return cp < 0x20 or 0x7F <= cp <= 0x9F or cp in _BIDI or cp in _INVISIBLE
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control, bidi and invisible characters shown as ``\\x1b`` / ``<U+202E>``."""
+    if not any(_unsafe(ord(c)) for c in text):
+        return text
+    return "".join((f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"<U+{ord(c):04X}>") if _unsafe(ord(c)) else c
+                   for c in text)
+
+
+LINE_BREAK_RE = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a source text, numbered as the YAML parser numbers them."""
+    return LINE_BREAK_RE.split(text)
+
+
+def shown_path(file: str, root: Path | None) -> str:
+    """A span's file as the user can open it: relative to the working folder when possible, else absolute.
+
+    Spans name files relative to the sources folder (``root``), or to the project (layouts/, fonts/)."""
+    from compiler.theme import PROJECT_ROOT
+
+    if root is None:
+        return file
+    candidate = Path(root) / file
+    if not candidate.exists() and (PROJECT_ROOT / file).exists():
+        candidate = PROJECT_ROOT / file
+    try:
+        full = candidate.resolve()
+    except (OSError, RuntimeError):
+        return file
+    try:
+        return full.relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(full)
+
+
+def _where(span: Span, root: Path | None) -> str:
+    name = shown_path(span.file, root)
+    return f"{name}:{span.line}:{span.col}" if span.line else name
+
+
 def format_text(diags: list[Diagnostic], root: Path | None) -> str:
-    """Long form: ``file:line:col: error[E010]: message``, the source line, a caret, and a hint."""
+    """Long form: ``file:line:col: error[E010]: message``, the source line, a caret, and a hint.
+
+    ``file`` is shown relative to the working folder (clickable); control characters are escaped."""
     out: list[str] = []
     cache: dict[str, list[str]] = {}
     for d in diags:
         label = "エラー" if d.severity is Severity.ERROR else "警告"
-        where = f"{d.span}: " if d.span else ""
-        out.append(f"{where}{label}[{d.code}]: {d.message}")
+        where = f"{escape_controls(_where(d.span, root))}: " if d.span else ""
+        out.append(f"{where}{label}[{d.code}]: {escape_controls(d.message)}")
         if d.span and d.span.line and root is not None:
             lines = cache.get(d.span.file)
             if lines is None:
                 try:
                     raw = (root / d.span.file).read_bytes()
-                    lines = raw.decode("utf-8-sig", errors="replace").splitlines()
+                    lines = source_lines(raw.decode("utf-8-sig", errors="replace"))
                 except OSError:
                     lines = []
                 cache[d.span.file] = lines
             if 0 < d.span.line <= len(lines):
-                src = lines[d.span.line - 1].replace("\t", " ")
+                line = lines[d.span.line - 1]
+                src = escape_controls(line.replace("\t", " "))
                 num = str(d.span.line)
                 out.append(f"  {num} | {src}")
-                pad = display_width(src[: max(d.span.col - 1, 0)])
+                pad = display_width(escape_controls(line[: max(d.span.col - 1, 0)].replace("\t", " ")))
                 out.append(f"  {' ' * len(num)} | {' ' * pad}^")
         if d.hint:
-            out.append(f"  ヒント: {d.hint}")
+            out.append(f"  ヒント: {escape_controls(d.hint)}")
     errors = sum(1 for d in diags if d.severity is Severity.ERROR)
     warnings = len(diags) - errors
     if diags:
@@ -153,25 +219,38 @@ def format_text(diags: list[Diagnostic], root: Path | None) -> str:
 
 
 def format_json(diags: list[Diagnostic]) -> str:
-    return json.dumps([d.as_dict() for d in diags], ensure_ascii=False, indent=2)
+    """JSON list; besides what JSON escapes itself, C1, bidi and invisible characters are written as ``\\uXXXX``."""
+    text = json.dumps([d.as_dict() for d in diags], ensure_ascii=False, indent=2)
+    return "".join(f"\\u{ord(c):04x}" if ord(c) >= 0x7F and _unsafe(ord(c)) else c for c in text)
 
 
 def _gh_escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Message data of a workflow command: %, CR, LF (and other controls shown as escapes)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return escape_controls(text)
 
 
-def format_github(diags: list[Diagnostic], prefix: str = "") -> str:
-    """GitHub workflow commands (``::error file=…,line=…::message``)."""
+def _gh_property(text: str) -> str:
+    """A property value of a workflow command: also ``:`` and ``,``, so a file name cannot end the property."""
+    return _gh_escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(diags: list[Diagnostic], prefix: str = "", root: Path | None = None) -> str:
+    """GitHub workflow commands (``::error file=…,line=…::message``).
+
+    Files are named relative to the working folder when ``root`` (the sources folder) is given,
+    else ``prefix`` + the span's file."""
     lines = []
     for d in diags:
         kind = "error" if d.severity is Severity.ERROR else "warning"
         props = []
         if d.span:
-            props.append(f"file={prefix}{d.span.file}")
+            name = shown_path(d.span.file, root) if root is not None else f"{prefix}{d.span.file}"
+            props.append(f"file={_gh_property(name)}")
             if d.span.line:
                 props.append(f"line={d.span.line}")
                 props.append(f"col={d.span.col}")
-        props.append(f"title={d.code}")
+        props.append(f"title={_gh_property(d.code)}")
         msg = d.message + (f"（ヒント: {d.hint}）" if d.hint else "")
         lines.append(f"::{kind} {','.join(props)}::{_gh_escape(msg)}")
     return "\n".join(lines)

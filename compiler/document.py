@@ -23,6 +23,14 @@ from compiler.diagnostics import Span
 JSON_FORMAT = "followup-document/1"
 
 
+CORE_PROPERTY_LIMIT = 255  # python-docx refuses longer core properties (title, subject, author…)
+
+
+def core_properties(title: str, as_of: str, author: str) -> dict[str, str]:
+    """The DOCX core properties made from the document's metadata (checked against the limit in ``check``)."""
+    return {"title": title, "subject": f"{title}（{as_of}）", "author": author, "last_modified_by": author}
+
+
 @dataclass(frozen=True)
 class ListItem:
     marker: str  # "•", "➢", "①" …

@@ -16,6 +16,13 @@ Rules, applied to string values (never to keys):
 * FULLWIDTH TILDE ～ (and an ASCII ~ between digits/kanji) → the configured
   tilde (WAVE DASH 〜);
 * tabs → one space, no trailing spaces on any line of a value;
+* bidi controls, zero-width characters, soft hyphens, U+FFFC and BOMs inside
+  text are removed, no-break spaces become spaces (U+2028/2029 are left for a
+  person: check reports them);
+* marks the compiler adds itself, typed into the text, are removed
+  (``textrules.strip_typed_marks``: 【】 around a category or budget, ○ before a
+  project, ※ before a note, bullets and ①… before a list entry, （①－1） before a
+  commitment, ① before a principle or policy title, 1. before a pillar title);
 * ministry tags (values of ``ministry`` keys) carry no brackets: ［経産省］,
   [経産省], 〔経産省〕 → 経産省 (``ministry: [経産省]``, which YAML reads as a
   list, becomes the string 経産省).
@@ -37,6 +44,7 @@ from typing import Any, Callable
 import click
 
 from compiler.frontend.loader import yaml_files
+from compiler.frontend.textrules import BIDI_CONTROLS, INVISIBLE, NO_BREAK_SPACES, field_kind, file_kind, strip_typed_marks
 from compiler.output import write_all
 from compiler.theme import SOURCES_DIR, load_theme
 
@@ -63,6 +71,10 @@ _NUMBER_PUNCT_RE = re.compile(r"(?<=[0-9])([．，])(?=[0-9])")
 _RANGE_CHAR = r"[0-9０-９\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〇]"
 _ASCII_TILDE_RE = re.compile(rf"(?<={_RANGE_CHAR})~(?={_RANGE_CHAR})")
 _TRAILING = " \t\u3000"
+
+# invisible characters removed from text (U+2028/2029 are not: check asks a person), no-break spaces → spaces
+_INVISIBLE_TABLE = {cp: None for cp in (*BIDI_CONTROLS, *(c for c in INVISIBLE if c not in (0x2028, 0x2029)))}
+_INVISIBLE_TABLE.update({cp: " " for cp in NO_BREAK_SPACES})
 
 _OPEN = "[［〔"
 _CLOSE = "]］〕"
@@ -119,7 +131,7 @@ def _apply_rules(s: str, settings, key: Any) -> str:
         if other != tilde:
             s = s.replace(other, tilde)
     s = _ASCII_TILDE_RE.sub(tilde, s)
-    s = s.replace("\t", " ")
+    s = s.replace("\t", " ").translate(_INVISIBLE_TABLE)
     s = unicodedata.normalize("NFC", s)  # after the width changes: Ａ + U+0301 only composes once it is A
     s = "\n".join(line.rstrip(_TRAILING) for line in s.split("\n"))
     if key == MINISTRY_KEY:
@@ -127,13 +139,16 @@ def _apply_rules(s: str, settings, key: Any) -> str:
     return s
 
 
-def format_string(value: str, settings, key: Any = None) -> str:
-    """The house-style form of one string value (``key`` is the mapping key it belongs to, if any)."""
+def format_string(value: str, settings, key: Any = None, field: str = "") -> str:
+    """The house-style form of one string value (``key`` is the mapping key it belongs to, if any;
+    ``field`` what it becomes in the document, ``textrules.field_kind``, for the typed marks)."""
     if key in VERBATIM_KEYS:
         return value
     s = value
     for _ in range(8):  # the rules are applied until nothing changes, so that twice = once
         new = _apply_rules(s, settings, key)
+        if field:
+            new = strip_typed_marks(new, settings, field)
         if new == s:
             break
         s = new
@@ -175,7 +190,7 @@ def _with_value(old: Any, new: str) -> Any:
     return out
 
 
-def _rewrite(node: Any, settings, key: Any = None) -> Any:
+def _rewrite(node: Any, settings, key: Any = None, path: tuple = (), kind: str = "") -> Any:
     """Rewrite every string value inside ``node`` in place; returns the (possibly new) node."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -186,18 +201,18 @@ def _rewrite(node: Any, settings, key: Any = None) -> Any:
                     and v.fa.flow_style():
                 # ministry: [経産省] — brackets typed in YAML, read as a list
                 v = "、".join(str(x) for x in v)
-            new = _rewrite(v, settings, k)
+            new = _rewrite(v, settings, k, path + (k,), kind)
             if new is not node[k]:
                 node[k] = new
         return node
     if isinstance(node, CommentedSeq):
         for i, v in enumerate(node):
-            new = _rewrite(v, settings, key if key in VERBATIM_KEYS else None)
+            new = _rewrite(v, settings, key if key in VERBATIM_KEYS else None, path + (i,), kind)
             if new is not v:
                 node[i] = new
         return node
     if isinstance(node, str):
-        new = format_string(str(node), settings, key)
+        new = format_string(str(node), settings, key, field_kind(path, kind) if kind else "")
         return node if new == str(node) else _with_value(node, new)
     return node
 
@@ -257,7 +272,7 @@ def format_text(text: str, settings) -> str:
         return _tidy(header + _dump(data, INDENT_STYLES[0], explicit_start))
     # the indentation style this file already uses (fewest changed lines when nothing else changes)
     style = min(INDENT_STYLES, key=lambda st: _mismatch(_dump(data, st, explicit_start), body))
-    data = _rewrite(data, settings)
+    data = _rewrite(data, settings, kind=file_kind(data))
     out = _tidy(header + _dump(data, style, explicit_start))
     # safety net: the written file must read back as exactly the rewritten data
     _, out_body = _split_header(out)

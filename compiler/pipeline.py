@@ -180,7 +180,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics) ->
             try:
                 lo_job = libreoffice.Job(docx_writer.write(doc, theme), theme)
             except libreoffice.LibreOfficeMissing as exc:
-                diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", Span("layouts/settings.yaml"),
+                diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", Span("document.yaml"),
                             f"sudo apt-get install {exc} を実行してください。")
                 return {}, notes
             cleanup.callback(lo_job.stop)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: Debian/Ubuntu packages, then the
-# Python virtual environment in .venv with the project and its test tools.
+# Python virtual environment in .venv with the project and its test tools, exactly as
+# pinned in requirements.lock.
 # Usage: scripts/deps.sh [--test]   (--test adds LibreOffice and poppler for the test suite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,12 +25,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python=${PYTHON:-python3}
+stamp=.venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+# A venv made from another lock may hold packages this one dropped: start it afresh.
+if [ ! -f "$stamp" ] && compgen -G ".venv/.installed-*" >/dev/null; then
+  echo "requirements.lock or pyproject.toml changed: recreating .venv"
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv || { rm -rf .venv; /usr/bin/python3 -m venv .venv; }
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# Every Python package comes from requirements.lock, pinned with its hashes, so any machine
+# gets the same bytes; the project itself is then installed in place without resolving
+# anything (setuptools for the editable install is pinned in the lock too). Only wheels:
+# building a package from source would give bytes that depend on the machine. Regenerate the
+# lock with scripts/update-lock, never by hand.
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q --require-hashes --no-deps --only-binary :all: -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   rm -f .venv/.installed-* && touch "$stamp"
 fi

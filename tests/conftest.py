@@ -10,7 +10,7 @@ import os
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from tests.helpers import MINI, SOURCES, build
+from tests.helpers import MINI, OFFICIAL, build
 
 # CI explores the same examples on every run (a landing never hangs on a lucky draw);
 # local runs draw new examples each time and keep failures in .hypothesis/.
@@ -23,7 +23,7 @@ if os.environ.get("CI"):
 def official(tmp_path_factory):
     """The official sources built once (PDF + DOCX, PDF-estimated DOCX page numbers)."""
     out = tmp_path_factory.mktemp("official")
-    result, diags = build(SOURCES, out)
+    result, diags = build(OFFICIAL, out)
     assert not diags.has_errors, diags.items
     return result
 
@@ -32,7 +32,7 @@ def official(tmp_path_factory):
 def official_release(tmp_path_factory):
     """The official sources built as a release (LibreOffice page pass, manifest)."""
     out = tmp_path_factory.mktemp("release")
-    result, diags = build(SOURCES, out, release=True)
+    result, diags = build(OFFICIAL, out, release=True)
     assert not diags.has_errors, diags.items
     return result
 

@@ -15,7 +15,9 @@ from statistics import median
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 MINI = FIXTURES / "mini"
-SOURCES = ROOT / "sources"
+# The 令和5年2月 sources, frozen (see its README.md): the tests never read the live sources/,
+# which the secretariat edits every cycle (tests/test_sources_tree.py checks it through the CLI).
+OFFICIAL = FIXTURES / "official-r5-02"
 REFERENCE = ROOT.parent / "shared" / "reference" / "official-document.txt"
 
 
@@ -121,34 +123,51 @@ def read_pdf(pdf: Path, footer_mm: float = 14.0) -> PdfText:
     return PdfText(pdf, pdf_pages(pdf), pdf_pages(pdf, layout=True), footers)
 
 
-def toc_printed_numbers(pdf: PdfText, labels: list[str]) -> dict[str, int]:
-    """Page number printed beside each label in the table of contents (the pages before the first numbered page)."""
+def match_in_order(labels: list[str], candidates: list[tuple[str, int | None]], contains: bool = False,
+                   advance: int = 1) -> list[int | None]:
+    """For each label in order, the value of the first candidate (text, value) at or after the
+    previous match that equals it (``contains``: holds it) after ``norm``; ``None`` if none.
+
+    Matching is by position, never by label: a label that stands twice (one category under
+    two policies) is matched twice, each time at its own place. ``advance`` is how far past a
+    match the next search starts (1 for TOC lines, 0 for pages, which hold several headings)."""
+    found: list[int | None] = []
+    j = 0
+    keys = [norm(text) for text, _ in candidates]
+    for label in labels:
+        key = norm(label)
+        k = next((k for k in range(j, len(candidates)) if (key in keys[k] if contains else key == keys[k])), None)
+        if k is None:
+            found.append(None)
+            continue
+        found.append(candidates[k][1])
+        j = k + advance
+    return found
+
+
+def toc_printed_numbers(pdf: PdfText, labels: list[str]) -> list[int | None]:
+    """Page number printed in the table of contents for each entry of ``labels`` (the document's
+    TOC in order), matched by position (``match_in_order``)."""
     import pdfplumber
 
     with pdfplumber.open(str(pdf.path)) as doc:
         entries = _toc_entries(doc.pages[:pdf.first_body])
-    wanted = {norm(label): label for label in labels}
-    found: dict[str, int] = {}
-    for text, number in entries:
-        label = wanted.get(norm(text))
-        if label and label not in found:
-            found[label] = number
-    return found
+    return match_in_order(labels, entries)
 
 
-def heading_pages(pdf: PdfText, labels: list[str]) -> dict[str, int]:
-    """Printed page on which each label first appears, searching in order from the first numbered page."""
-    body = [(n, norm(t)) for n, t in zip(pdf.footers, pdf.pages)]
-    found: dict[str, int] = {}
-    i = pdf.first_body
-    for label in labels:
-        key = norm(label)
-        while i < len(body) and key not in body[i][1]:
-            i += 1
-        if i == len(body):
-            break
-        found[label] = body[i][0]
-    return found
+def heading_pages(pdf: PdfText, labels: list[str]) -> list[int | None]:
+    """Printed page of each heading of ``labels`` (in document order), searched from the page of
+    the previous heading on, from the first numbered page (``match_in_order``)."""
+    body = list(zip(pdf.pages, pdf.footers))[pdf.first_body:]
+    return match_in_order(labels, body, contains=True, advance=0)
+
+
+def toc_mismatches(pdf: PdfText, labels: list[str]) -> list[str]:
+    """Entries whose printed TOC number is missing, or differs from the page of their heading."""
+    printed = toc_printed_numbers(pdf, labels)
+    actual = heading_pages(pdf, labels)
+    return [f"#{i} {label}: printed {p}, heading on {a}"
+            for i, (label, p, a) in enumerate(zip(labels, printed, actual)) if p is None or a is None or p != a]
 
 
 def assert_header_on_every_table_page(pdf: PdfText, commitment: str, status: str) -> int:
@@ -304,3 +323,62 @@ def pdf_text(pdf: Path, first: int, commitment_heading: str, status_heading: str
     return PdfStreams("\n".join(front_lines[:toc_at]), toc, "\n".join(left), "\n".join(right))
 
 
+
+
+# --- editing a copy of a source tree as the secretariat does ------------------------------------
+
+PREFIX_RE = re.compile(r"^(\d+)-(.+)$")
+CATEGORY_LINE_RE = re.compile(r"^category:.*$", re.M)
+
+
+def policy_folders(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.glob("*/*/policy.yaml"))
+
+
+def item_files(policy: Path) -> list[Path]:
+    return sorted(p for p in policy.glob("*.yaml") if p.name != "policy.yaml" and PREFIX_RE.match(p.stem))
+
+
+def category(path: Path):
+    from ruamel.yaml import YAML
+
+    return (YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}).get("category")
+
+
+def move_to_end(item: Path) -> Path:
+    """``git mv`` an item to a new order prefix after every other item of its policy."""
+    prefixes = [PREFIX_RE.match(p.stem).group(1) for p in item_files(item.parent)]
+    width = len(PREFIX_RE.match(item.stem).group(1))
+    new_prefix = str(max(int(n) for n in prefixes) + 10).zfill(width)
+    target = item.with_name(f"{new_prefix}-{PREFIX_RE.match(item.stem).group(2)}{item.suffix}")
+    assert not target.exists()
+    item.rename(target)
+    return target
+
+
+def borrow_category(item: Path, policies: list[Path]) -> str:
+    """Give ``item`` a category that stands under another policy and not under its own."""
+    own = {category(p) for p in item_files(item.parent)}
+    for other in policies:
+        if other == item.parent:
+            continue
+        for donor in item_files(other):
+            if category(donor) not in own | {None}:
+                line = CATEGORY_LINE_RE.search(donor.read_text(encoding="utf-8")).group(0)
+                text = item.read_text(encoding="utf-8")
+                assert CATEGORY_LINE_RE.search(text), item
+                item.write_text(CATEGORY_LINE_RE.sub(lambda _: line, text, count=1), encoding="utf-8")
+                return category(donor)
+    raise AssertionError("no category of another policy to borrow")
+
+
+def edited_copy(src: Path, dst: Path) -> tuple[Path, str]:
+    """A copy of ``src`` with its first item moved to the end of its policy and given a category
+    of another policy; returns the moved file and the borrowed category."""
+    shutil.copytree(src, dst)
+    policies = policy_folders(dst)
+    policy = next((p for p in policies if len(item_files(p)) >= 2), None)
+    assert policy is not None and len(policies) >= 2, "the tree needs two policies, one with two items"
+    moved = move_to_end(item_files(policy)[0])
+    borrowed = borrow_category(moved, policies)
+    return moved, borrowed

@@ -13,10 +13,10 @@ from ruamel.yaml import YAML
 
 from compiler.fmt import FormatError, fmt_command, format_string, format_text, format_tree
 from compiler.theme import load_theme
-from tests.helpers import MINI, SOURCES
+from tests.helpers import MINI, OFFICIAL
 
 S = load_theme()
-SOURCE_FILES = sorted(p for p in SOURCES.rglob("*.yaml"))
+OFFICIAL_FILES = sorted(p for p in OFFICIAL.rglob("*.yaml"))
 
 
 def fmt(text: str) -> str:
@@ -59,17 +59,17 @@ def item(commitment="本文。", ministry="経産省", budget="令和4年度当�
 
 # --- idempotence on real files ----------------------------------------------------
 
-@pytest.mark.parametrize("path", SOURCE_FILES, ids=lambda p: p.relative_to(SOURCES).as_posix())
-def test_idempotent_on_every_source_file(path: Path):
+@pytest.mark.parametrize("path", OFFICIAL_FILES, ids=lambda p: p.relative_to(OFFICIAL).as_posix())
+def test_idempotent_on_every_official_file(path: Path):
     once = fmt(path.read_text(encoding="utf-8"))
     assert fmt(once) == once
     assert shape(load(once)) == shape(load(path.read_text(encoding="utf-8")))
     assert "\t" not in once and once.endswith("\n")
 
 
-def test_sources_copy_second_run_changes_nothing(tmp_path: Path):
+def test_official_copy_second_run_changes_nothing(tmp_path: Path):
     dst = tmp_path / "sources"
-    shutil.copytree(SOURCES, dst)
+    shutil.copytree(OFFICIAL, dst)
     format_tree(dst, S, check=False)
     before = {p: p.read_bytes() for p in dst.rglob("*.yaml")}
     assert format_tree(dst, S, check=False) == []
@@ -291,9 +291,9 @@ def test_property_idempotent_and_structure_kept(commitment, ministry, budget, bu
     assert [list(b) for b in after["status"]] == [list(b) for b in before["status"]]
     assert len(after["commitment"]) == 1 and len(after["status"][0]["budget"]) == 1
     assert len(after["status"][1]["bullets"]) == 1
-    assert after["commitment"][0] == format_string(commitment, S)
-    assert after["ministry"] == format_string(ministry, S, key="ministry")
-    assert after["status"][0]["budget"][0] == format_string(budget, S)
+    assert after["commitment"][0] == format_string(commitment, S, field="commitment")
+    assert after["ministry"] == format_string(ministry, S, key="ministry", field="ministry")
+    assert after["status"][0]["budget"][0] == format_string(budget, S, field="budget")
     assert "\t" not in once and once.endswith("\n")
     assert all(line == line.rstrip(" ") for line in once.split("\n"))
     assert "# 識別子" in once and once.startswith("# 取組方針のテスト\n")

@@ -1,5 +1,9 @@
 """Issue 3 — the official document as sources: all 85 items, nothing lost.
 
+The document checked is the frozen copy of the 令和5年2月 sources
+(``tests/fixtures/official-r5-02``, ``OFFICIAL``), never the live ``sources/``,
+which the secretariat edits every cycle.
+
 The published text (``REFERENCE``) is the yardstick:
 
 1. coverage: every sentence of the published text (outside its table of contents
@@ -10,9 +14,10 @@ The published text (``REFERENCE``) is the yardstick:
    contents, with a page number.
 
 Comparison keys come from ``norm()`` (NFKC, no whitespace, one bracket style, one
-tilde), from the recorded corrections (``sources/corrections/<policy>.yaml``,
-each applied to the reference row of its ``file``), from the global rules of
-``sources/corrections/_rules.yaml`` (``file: "*"``; regular expressions on the
+tilde), from the recorded corrections (``corrections/<policy>.yaml`` of the frozen
+copy ``OFFICIAL``, each applied to the reference row of its ``file``, a path
+resolved relative to that copy), from the global rules of
+``corrections/_rules.yaml`` (``file: "*"``; regular expressions on the
 normalised text) and from one symmetric rule of this module: list markers are not
 text (``MARKERS``). Every correction and rule must apply somewhere. Nothing is
 matched fuzzily and no sentence is dropped: a sentence is found as a substring of
@@ -29,9 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests import reference
-from tests.helpers import SOURCES, PdfStreams, docx_paragraphs, first_body_page, norm, pdf_pages, pdf_text
+from tests.helpers import OFFICIAL, PdfStreams, docx_paragraphs, first_body_page, norm, pdf_pages, pdf_text
 
-CORRECTIONS = SOURCES / "corrections"
+CORRECTIONS = OFFICIAL / "corrections"
 
 # List markers are layout, not text: bullets (•, ➢; the extraction also shows ➤ and ▶
 # for ➢) and the circled numbers of numbered lists and of the principles (① 資本金…).
@@ -83,10 +88,22 @@ def docx_coverage_text(official) -> str:
 @dataclass(frozen=True)
 class Correction:
     source: str  # the corrections file
-    file: str  # sources-relative path of the source file, or "*"
+    file: str  # path of the item file relative to OFFICIAL, or "*"
     original: str
     corrected: str
     reason: str
+
+    @property
+    def path(self) -> Path | None:
+        """The item file the correction is about, resolved in the frozen copy (``None`` for a rule)."""
+        return None if self.file == "*" else (OFFICIAL / self.file).resolve()
+
+
+def item_labels(official) -> dict[Path, str]:
+    """Item label of each item file of the built document, keyed by its path in the frozen copy.
+
+    The ``official`` build reads ``OFFICIAL``, so row spans are relative to it."""
+    return {(OFFICIAL / row.span.file).resolve(): row.label for row in official.document.rows()}
 
 
 def load_corrections() -> list[Correction]:
@@ -122,16 +139,16 @@ def split_sentences(text: str) -> list[str]:
 def reference_sentences(official) -> tuple[list[Sentence], dict[Correction, int]]:
     """Sentences of the reference, corrected, with how often each correction applied."""
     ref = reference.load()
-    labels = {row.span.file: row.label for row in official.document.rows()}
+    labels = item_labels(official)
     corrections = load_corrections()
     used = {c: 0 for c in corrections}
     by_item: dict[str, list[Correction]] = {}
     rules = []
     for c in corrections:
-        if c.file == "*":
+        if c.path is None:
             rules.append(c)
-        elif c.file in labels:
-            by_item.setdefault(labels[c.file], []).append(c)
+        elif c.path in labels:
+            by_item.setdefault(labels[c.path], []).append(c)
     sentences = []
     for seg in ref.segments:
         text = norm(seg.text)
@@ -174,10 +191,19 @@ def test_reference_parses_into_85_items_and_30_categories():
     assert len(ref.toc_policies) == 9
 
 
+def test_corrections_name_item_files_of_the_frozen_copy():
+    corrections = load_corrections()
+    assert corrections and any(c.path is None for c in corrections) and any(c.path for c in corrections)
+    missing = [c for c in corrections if c.path is not None and not c.path.is_file()]
+    assert not missing, f"corrections naming a file that is not in {OFFICIAL.name}: {missing}"
+    outside = [c for c in corrections if c.path is not None and not c.path.is_relative_to(OFFICIAL.resolve())]
+    assert not outside, outside
+
+
 def test_every_correction_applies_to_its_row(official):
     sentences, used = reference_sentences(official)
-    labels = {row.span.file for row in official.document.rows()}
-    unknown = [c for c in used if c.file != "*" and c.file not in labels]
+    labels = item_labels(official)
+    unknown = [c for c in used if c.path is not None and c.path not in labels]
     assert not unknown, f"corrections naming a file that is not an item of the document: {unknown}"
     unused = [c for c, n in used.items() if n == 0]
     assert not unused, "corrections whose original text is not in the reference row of their file:\n" + \

@@ -11,13 +11,13 @@ from compiler.pipeline import compile_sources
 from compiler.diagnostics import Diagnostics
 from compiler.document import Omission, Row
 from compiler.transforms.preview import select
-from tests.helpers import SOURCES, build, norm, pdf_pages
+from tests.helpers import OFFICIAL, build, norm, pdf_pages
 
 
 @pytest.fixture(scope="module")
 def compiled():
     diags = Diagnostics()
-    result = compile_sources(SOURCES, diags)
+    result = compile_sources(OFFICIAL, diags)
     assert result.document is not None
     return result
 
@@ -58,7 +58,7 @@ def test_every_ministry_preview_matches_the_full_document(compiled):
 
 
 def test_rendered_preview_keeps_final_numbers(compiled, tmp_path):
-    result, diags = build(SOURCES, tmp_path, ministries=["経済産業省"], formats={"pdf"})
+    result, diags = build(OFFICIAL, tmp_path, ministries=["経済産業省"], formats={"pdf"})
     assert not diags.has_errors
     pdf = tmp_path / "preview" / "経産省.pdf"
     text = norm("".join(pdf_pages(pdf)))

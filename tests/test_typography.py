@@ -25,8 +25,10 @@ import pytest
 
 from tests.helpers import MINI, build
 
-# Tokens that must never be split by a line break (compiler/render/html.py: nobreak).
-TOKENS = ["157.7億円", "1兆1842億円", "2,001億円", "令和4年12月", "（①－1）", "［経産省］", "2023年1月", "87,471人"]
+# Tokens that must never be split by a line break (compiler/writers/html.py: nobreak).
+TOKENS = ["157.7億円", "1兆1842億円", "2,001億円", "令和4年度", "12月", "（①－1）", "［経産省］", "2023年", "87,471人"]
+# A date may break between its parts (JLReq keeps a number with its unit, not a whole date), never inside one.
+DATE, DATE_PARTS = "令和4年12月26日", ("令和4年", "12月", "26日")
 CONTROL = "一二三四五六七八"  # plain kanji: breaks are allowed anywhere, so the harness must see one
 OFFSETS = range(0, 30)  # a status-column line holds about 27 full-width characters
 FILLER = "あ"
@@ -58,7 +60,7 @@ def crafted(tmp_path_factory):
     folder = sources / "10-alpha" / "10-first"
     policy = folder / "policy.yaml"
     policy.write_text(policy.read_text(encoding="utf-8").replace("大方針の注記。", PRINCIPLE_NOTE), encoding="utf-8")
-    items = [FILLER * k + "（" + token + "）。" for token in TOKENS + [CONTROL] for k in OFFSETS]
+    items = [FILLER * k + "（" + token + "）。" for token in TOKENS + [CONTROL, DATE] for k in OFFSETS]
     items += [FILLER * k + "3～5" for k in OFFSETS]
     items += [FILLER * k + "※印の注記" for k in OFFSETS]
     _write(folder / "080-hang.yaml", {
@@ -157,6 +159,14 @@ def test_tokens_never_break_inside(crafted):
         assert not _breaks_inside(lines, token), f"{token} broken across lines"
         # At some offset the token (with its opening bracket) was carried whole to the next line.
         assert any(line.startswith("（" + token) for line in lines), token
+
+
+def test_dates_break_only_between_their_parts(crafted):
+    lines = [text(line) for line in crafted.lines("right")]
+    boundaries = {len(DATE_PARTS[0]), len(DATE_PARTS[0]) + len(DATE_PARTS[1])}
+    splits = {j for a, b in zip(lines, lines[1:]) for j in range(1, len(DATE))
+              if a.endswith(DATE[:j]) and b.startswith(DATE[j:])}
+    assert splits and splits <= boundaries, splits
 
 
 def test_control_run_does_break(crafted):

@@ -23,7 +23,7 @@ def check(sources: Path, theme: Theme, diags: Diagnostics) -> ValidSources | Non
     from compiler.frontend.loader import load_sources
 
     loaded = load_sources(Path(sources), diags)
-    valid = validate(loaded, diags)
+    valid = validate(loaded, diags, theme)
     glyphs.check_glyphs(loaded, theme, diags)
     if valid is not None:
         from compiler.frontend.layoutfit import check_layout_limits

@@ -21,9 +21,34 @@ from compiler.theme import FONTS_DIR, Theme
 IGNORED = {"\n", "\r", "\t"}
 
 
+def _reported_by_textrules(ch: str) -> bool:
+    """Characters the text rules already report with a code of their own (controls, bidi, invisible)."""
+    from compiler.frontend.textrules import BIDI_CONTROLS, INVISIBLE, NO_BREAK_SPACES, is_xml_invalid
+
+    cp = ord(ch)
+    return is_xml_invalid(ch) or cp in BIDI_CONTROLS or cp in INVISIBLE or cp in NO_BREAK_SPACES
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "followup"
+
+
+def _read_cache(cache: Path, key: str) -> frozenset[int] | None:
+    """The cached code points for ``key``; ``None`` when the file is missing, stale, or not what we wrote
+    (garbage, wrong types, out-of-range numbers): the caller then rebuilds it."""
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(cached, dict) or cached.get("key") != key:
+        return None
+    points = cached.get("codepoints")
+    if not isinstance(points, list) or not points:
+        return None
+    if not all(type(p) is int and 0 <= p <= 0x10FFFF for p in points):
+        return None
+    return frozenset(points)
 
 
 @lru_cache(maxsize=None)
@@ -34,12 +59,9 @@ def coverage(files: tuple[str, ...]) -> frozenset[int] | None:
         return None
     key = "|".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in paths)
     cache = _cache_dir() / "coverage.json"
-    try:
-        cached = json.loads(cache.read_text())
-        if cached.get("key") == key:
-            return frozenset(cached["codepoints"])
-    except (OSError, ValueError):
-        pass
+    cached = _read_cache(cache, key)
+    if cached is not None:
+        return cached
     from fontTools.ttLib import TTFont
 
     points: set[int] = set()
@@ -81,7 +103,7 @@ def check_glyphs(loaded: LoadedSources, settings: Theme, diags: Diagnostics) -> 
         reported: set[str] = set()
         for path, text in string_values(sf.data):
             for ch in text:
-                if ch in IGNORED or ch in reported or ord(ch) in points:
+                if ch in IGNORED or ch in reported or ord(ch) in points or _reported_by_textrules(ch):
                     continue
                 reported.add(ch)
                 diags.error("E032", f"文字「{ch}」（U+{ord(ch):04X}）は同梱のフォントにないため印刷できません。", sf.span(path),

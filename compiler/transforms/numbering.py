@@ -15,28 +15,54 @@ from datetime import datetime, timezone
 
 from compiler import document as d
 from compiler.frontend import schema as models
-from compiler.frontend.checks import Registry, ValidSources, split_ministries
+from compiler.frontend.checks import Registry, ValidSources, ministry_parts, nfc, split_ministries
 from compiler.frontend.textrules import ERA_DATE_RE, era_date_problem, era_to_date
 from compiler.theme import Theme
 
 
-def as_of_datetime(as_of: str) -> datetime:
-    """令和5年2月時点 → 2023-02-01 00:00 UTC; ``SOURCE_DATE_EPOCH`` wins when set."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
+# Anchors (HTML ids, link targets) are a prefix, a dot and ids. Ids are [a-z0-9-] and never contain
+# a dot, so an id such as ``item-1`` or ``cat-x`` can never make the same anchor as another kind.
+ANCHOR_PILLAR, ANCHOR_POLICY, ANCHOR_CATEGORY, ANCHOR_ITEM = "pillar.", "policy.", "cat.", "item."
+
+
+def _epoch() -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` as a date, or ``None`` when unset or unusable (``check`` reports it, E036)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not re.fullmatch(r"[0-9]+", epoch):
+        return None
+    try:
         return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def as_of_datetime(as_of: str) -> datetime:
+    """令和5年2月時点 → 2023-02-01 00:00 UTC; ``SOURCE_DATE_EPOCH`` wins when set. Never raises:
+    impossible dates are diagnostics of ``check`` (E030, E036), and fall back here."""
+    epoch = _epoch()
+    if epoch is not None:
+        return epoch
     m = ERA_DATE_RE.search(as_of)
     if m and era_date_problem(*m.groups()) is None:
         day = era_to_date(*m.groups())
         return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     m = re.search(r"(\d{4})年(?:(\d{1,2})月)?", as_of)
     if m:
-        return datetime(int(m.group(1)), int(m.group(2) or 1), 1, tzinfo=timezone.utc)
+        try:
+            return datetime(int(m.group(1)), int(m.group(2) or 1), 1, tzinfo=timezone.utc)
+        except ValueError:
+            pass
     return datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 def _canonical(text: str, registry: Registry) -> frozenset[str]:
     return frozenset(c for c in (registry.lookup(n) for n in split_ministries(text)) if c)
+
+
+def ministry_text(text: str, registry: Registry) -> str:
+    """The names of a ministry field as printed: registered short names, joined as written
+    (、 or ・; commas, slashes and spaces become 、) — 「経済産業省, 金融庁」 → 「経産省、金融庁」."""
+    return "".join(f"{sep}{registry.lookup(name) or name}{suffix}" for sep, name, suffix in ministry_parts(text))
 
 
 def _bracket(pair, text: str) -> str:
@@ -68,8 +94,9 @@ class _Resolver:
     def entries(self, entries, numbered: bool, level: int) -> tuple[d.ListItem, ...]:
         out = []
         for i, e in enumerate(entries):
-            marker = self.s.markers.numbered[i % len(self.s.markers.numbered)] if numbered else \
-                self.s.markers.bullets[min(level, len(self.s.markers.bullets)) - 1]
+            # check refuses more entries than markers (E038) and deeper nesting than bullet levels (E039)
+            marker = self.s.markers.numbered[i] if numbered and i < len(self.s.markers.numbered) else \
+                f"({i + 1})" if numbered else self.s.markers.bullets[min(level, len(self.s.markers.bullets)) - 1]
             if isinstance(e, str):
                 out.append(d.ListItem(marker, e, level, numbered=numbered))
             else:
@@ -97,7 +124,7 @@ class _Resolver:
             elif isinstance(b, models.NoteBlock):
                 blocks.append(d.NoteBlock(mk.note, b.note))
             elif isinstance(b, models.MinistryBlock):
-                blocks.append(d.MinistryTagBlock(_bracket(mk.ministry, b.ministry)))
+                blocks.append(d.MinistryTagBlock(_bracket(mk.ministry, ministry_text(b.ministry, self.registry))))
                 mentioned |= _canonical(b.ministry, self.registry)
         return tuple(blocks), frozenset(mentioned)
 
@@ -115,19 +142,20 @@ class _Resolver:
                 for i_index, vi in enumerate(vpol.items, 1):
                     m = vi.model
                     cat_anchor = None
-                    if m.category not in seen_categories:
-                        seen_categories.add(m.category)
-                        cat_anchor = f"cat-{vpol.model.id}-{len(seen_categories)}"
+                    category = nfc(m.category)
+                    if category not in seen_categories:
+                        seen_categories.add(category)
+                        cat_anchor = f"{ANCHOR_CATEGORY}{vpol.model.id}.{len(seen_categories)}"
                     status, mentioned = self.status(m)
                     rows.append(d.Row(
                         item_id=m.id,
                         label=s.numbering.label.format(policy=pnum, item=i_index),
                         number=s.numbering.item.format(label=s.numbering.label.format(policy=pnum, item=i_index)),
-                        anchor=f"item-{m.id}",
-                        category=_bracket(s.markers.category, m.category),
+                        anchor=f"{ANCHOR_ITEM}{m.id}",
+                        category=_bracket(s.markers.category, category),
                         category_anchor=cat_anchor,
                         commitment=tuple(m.commitment),
-                        ministry_tag=_bracket(s.markers.ministry, m.ministry),
+                        ministry_tag=_bracket(s.markers.ministry, ministry_text(m.ministry, self.registry)),
                         responsible=_canonical(m.ministry, self.registry),
                         mentioned=mentioned,
                         status=status,
@@ -135,12 +163,12 @@ class _Resolver:
                     ))
                 policies.append(d.Policy(
                     id=vpol.model.id, number=pnum, short_title=vpol.model.short_title,
-                    anchor=f"policy-{vpol.model.id}", principle=tuple(vpol.model.principle),
+                    anchor=f"{ANCHOR_POLICY}{vpol.model.id}", principle=tuple(vpol.model.principle),
                     notes=tuple(f"{s.markers.note}{n}" for n in vpol.model.notes), rows=tuple(rows),
                     span=vpol.sf.span(),
                 ))
             pillars.append(d.Pillar(vp.model.id, s.numbering.pillar.format(n=p_index), vp.model.title,
-                                    f"pillar-{vp.model.id}", tuple(policies), vp.sf.span()))
+                                    f"{ANCHOR_PILLAR}{vp.model.id}", tuple(policies), vp.sf.span()))
         labels = d.Labels(toc_title=s.labels.toc_title, principle=s.labels.principle,
                           commitment_heading=doc.columns.commitment, status_heading=doc.columns.status)
         return d.Document(

@@ -19,6 +19,7 @@ from compiler.diagnostics import Diagnostics
 from compiler.frontend.checks import Registry, ValidSources
 from compiler.theme import Theme
 from compiler.transforms import toc
+from compiler.transforms.numbering import ANCHOR_CATEGORY
 
 
 def concerns(row: d.Row, ministry: str) -> bool:
@@ -58,7 +59,7 @@ def select(doc: d.Document, ministry: str, theme: Theme, mark: str) -> d.Documen
             fixed = []
             for row in rows:
                 if isinstance(row, d.Row):
-                    anchor = row.category_anchor or f"cat-{row.item_id}"
+                    anchor = row.category_anchor or f"{ANCHOR_CATEGORY}{row.item_id}"  # no dot in ids: unique
                     row = replace(row, category_anchor=None if row.category in seen else anchor)
                     seen.add(row.category)
                 fixed.append(row)

@@ -426,10 +426,8 @@ class _Writer:
 
     def properties(self) -> None:
         cp = self.docx.core_properties
-        cp.title = self.src.title
-        cp.subject = f"{self.src.title}（{self.src.as_of}）"
-        cp.author = self.src.author
-        cp.last_modified_by = self.src.author
+        for name, value in d.core_properties(self.src.title, self.src.as_of, self.src.author).items():
+            setattr(cp, name, value)
         cp.created = self.src.created.replace(tzinfo=None)
         cp.modified = self.src.created.replace(tzinfo=None)
         cp.revision = 1

@@ -14,7 +14,8 @@ Pango already keeps most Japanese line-breaking rules (no line starts with
 letters and lets a number break away from its unit (157.7｜億円), so these
 tokens are protected here:
 
-* era and calendar dates: 令和4年12月, 令和2年9月30日, 2023年1月, 4月26日
+* each part of a date, which may break between its parts (JLReq only keeps a
+  number with its unit): 令和4年｜12月｜26日, 2023年｜1月, 令和4年度
 * amounts and counts: 157.7億円, 1兆1842億円, 2,001億円, 100%, 87,471人, 第7回
 * item numbers in running text: （①－1）, ⑤－3
 * ministry tags in running text: ［経産省］, 〔金融庁〕
@@ -47,10 +48,9 @@ _NUM = r"\d+(?:[,.]\d+)*"  # 2,001 / 157.7 (a separator only between digits)
 _UNIT = (r"円|ドル|%|％|件|回|社|名|人|者|号|次|割|倍|歳|代|日|時間|か月|カ月|ヶ月|ヵ月"
          r"|か所|カ所|ヶ所|ヵ所|箇所|か国|カ国|ヶ国|ヵ国|講座|拠点|団体|校|点|本|台")
 _TOKENS = (
-    rf"(?:明治|大正|昭和|平成|令和)(?:元|{_NUM})年(?:度|間)?(?:{_NUM}月(?:{_NUM}日)?)?",  # era dates
+    rf"(?:明治|大正|昭和|平成|令和)(?:元|{_NUM})年(?:度|間)?",  # 令和4年, 令和4年度 (an era year)
     rf"（?[①-⑳]－{_NUM}）?",  # item numbers
-    rf"{_NUM}年(?:度|間)?(?:{_NUM}月(?:{_NUM}日)?)?",  # 2023年1月
-    rf"{_NUM}月(?:{_NUM}日)?",  # 4月26日
+    rf"{_NUM}(?:年(?:度|間)?|月)",  # 2023年, 12月 (a day is a unit below)
     rf"第?{_NUM}(?:[兆億万千百](?:{_NUM})?)*(?:{_UNIT})?",  # amounts, counts (bare numbers are left alone)
     r"[［〔][^［］〔〕\s]{1,30}[］〕]",  # ministry tags
     r"[※○][^\s、。，．）」』】］〕]",  # a mark and what it marks

@@ -201,10 +201,12 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
         from weasyprint.text.fonts import FontConfiguration
 
     from compiler.paging.weasy import page_map
+    from compiler.writers import justify
     from compiler.writers.html import render_html, stylesheet
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _memoize_page_references()
+    justify.install()
     fetcher = _fetcher()
     with project_fonts_only():
         font_config = FontConfiguration()
