@@ -67,15 +67,15 @@ def nobreak(text: str) -> Markup:
     A token takes the ASCII characters glued to it along (「3～5」 as one):
     WeasyPrint cannot break a word that begins or ends inside a nowrap span,
     so the whole word is either protected (when short) or not at all."""
+    spans = [(m.start(), m.end()) for m in NOBREAK_RE.finditer(text)
+             if not _BARE_NUMBER_RE.fullmatch(m.group(0))]  # digits alone never break in Pango
     out: list[str] = []
     last = 0
-    for m in NOBREAK_RE.finditer(text):
-        if m.start() < last or _BARE_NUMBER_RE.fullmatch(m.group(0)):  # digits alone never break in Pango
-            continue
-        start, end = m.start(), m.end()
+    for i, (start, end) in enumerate(spans):
+        limit = spans[i + 1][0] if i + 1 < len(spans) else len(text)  # never into the next token
         while start > last and _GLUED.match(text[start - 1]):
             start -= 1
-        while end < len(text) and _GLUED.match(text[end]):
+        while end < limit and _GLUED.match(text[end]):
             end += 1
         if end - start > NOBREAK_MAX:
             continue
