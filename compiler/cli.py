@@ -1,7 +1,8 @@
 """Command line (click): turns arguments into a pipeline request, prints diagnostics, sets the exit status.
 
 Commands: build, preview, check, dump, ministries, fmt. Exit status: 0 success,
-1 errors in the sources, 2 wrong usage, 3 an internal failure of the tool.
+1 errors in the sources (or the outputs cannot be written), 2 wrong usage, 3 an
+internal failure of the tool, 130 / 143 interrupted by SIGINT / SIGTERM.
 Messages are Japanese; no traceback reaches the user.
 """
 
@@ -14,6 +15,7 @@ import click
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostics, format_github, format_json, format_text
+from compiler.interrupt import Interrupted
 from compiler.theme import OUTPUT_DIR, SOURCES_DIR
 
 USAGE_CODES = {"E024"}  # problems with the command line, not the sources: exit status 2
@@ -157,9 +159,12 @@ class _Guarded(click.Group):
             except BrokenPipeError:
                 _quiet_broken_pipe()
             raise
-        except KeyboardInterrupt:
-            click.echo("中断しました（出力は書き換えていません）。", err=True)
-            sys.exit(130)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            if getattr(exc, "outputs_replaced", False):  # the signal came during the last renames
+                click.echo("中断しました（出力はこの回のビルドで置き換え済みです）。", err=True)
+            else:
+                click.echo("中断しました（出力は書き換えていません）。", err=True)
+            sys.exit(exc.exit_status if isinstance(exc, Interrupted) else 130)
         except Exception as exc:
             if os.environ.get("FOLLOWUP_DEBUG"):
                 raise
@@ -236,9 +241,12 @@ def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: b
     if not (want_pdf or want_docx):
         raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
     formats = frozenset(f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on)
+    from compiler import interrupt
+
     diags = Diagnostics(strict=strict)
-    built, written = run(Request(sources=sources, formats=formats, progress=_progress(quiet), **request),
-                         Path(out) if out else OUTPUT_DIR, diags)
+    with interrupt.handled():  # SIGTERM/SIGHUP/SIGINT: helpers stopped, temporaries removed, exit 128 + signal
+        built, written = run(Request(sources=sources, formats=formats, progress=_progress(quiet), **request),
+                             Path(out) if out else OUTPUT_DIR, diags)
     _report(diags, fmt, sources)
     if diags.has_errors or not written:
         click.echo("エラーがあるため、何も出力していません（前回の出力はそのままです）。", err=True)

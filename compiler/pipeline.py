@@ -115,72 +115,127 @@ def source_revision(sources: Path) -> str | None:
         return None
 
 
-def _in_fork(fn, *args):
-    """Start ``fn(*args)`` in a forked worker; returns a function that waits for the result.
+WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o comm)
 
-    Where fork is unavailable, or the worker dies (e.g. out of memory), it runs here instead."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return lambda: fn(*args)
-    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    future = executor.submit(fn, *args)
+class _Worker:
+    """``fn(*args)`` in a forked child process; ``result()`` waits for it, ``stop()`` kills it.
 
-    def result():
+    The child dies with its parent (``PR_SET_PDEATHSIG``, even when the parent
+    is killed with SIGKILL), ignores Ctrl-C (the parent stops it) and takes the
+    default action on SIGTERM. Where fork is unavailable, or the child dies
+    (e.g. out of memory), ``fn`` runs here instead."""
+
+    def __init__(self, fn, *args):
+        import multiprocessing
+        import os
+
+        self.fn, self.args, self.proc, self.conn = fn, args, None, None
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child_end = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), fn, args), daemon=True)
+        self.proc.start()
+        child_end.close()
+
+    def result(self):
+        if self.proc is None:
+            return self.fn(*self.args)
         try:
-            return future.result()
-        except BrokenProcessPool:
-            return fn(*args)
+            try:
+                ok, value = self.conn.recv()
+            except (EOFError, OSError):  # the child died without an answer
+                return self.fn(*self.args)
+            if not ok:
+                raise value
+            return value
         finally:
-            executor.shutdown()
+            self.stop()
 
-    return result
+    def stop(self) -> None:
+        """Kill the child if it still runs and reap it (idempotent)."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        self.fn = self.args = None
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        proc.close()
+        self.conn.close()
+
+
+def _worker_main(conn, parent: int, fn, args) -> None:
+    import os
+
+    from compiler import interrupt
+
+    interrupt.quiet_child()
+    interrupt.die_with_parent()
+    interrupt.name_process(WORKER_NAME)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+    try:
+        conn.send((True, fn(*args)))
+    except Exception as exc:  # the parent re-raises it
+        conn.send((False, exc))
+    finally:
+        conn.close()
 
 
 def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics) -> tuple[dict[str, bytes], list[str]]:
-    """The requested formats of one document, as {suffix: bytes}, and notes for the user."""
+    """The requested formats of one document, as {suffix: bytes}, and notes for the user.
+
+    Whatever happens (an error, an interrupt), the helpers started here are
+    stopped before it returns: the LibreOffice page pass, the DOCX worker and
+    WeasyPrint's temporary font folder."""
+    from contextlib import ExitStack
+
     from compiler.writers import docx as docx_writer
 
     out: dict[str, bytes] = {}
     notes: list[str] = []
     want_pdf, want_docx = "pdf" in request.formats, "docx" in request.formats
-    lo_job = None
-    if want_docx and (request.libreoffice_pages or request.release):
-        from compiler.paging import libreoffice
+    with ExitStack() as cleanup:
+        lo_job = None
+        if want_docx and (request.libreoffice_pages or request.release):
+            from compiler.paging import libreoffice
 
-        request.progress("LibreOffice で DOCX のページ番号を測っています")
-        try:
-            lo_job = libreoffice.Job(docx_writer.write(doc, theme), theme)
-        except libreoffice.LibreOfficeMissing as exc:
-            diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", Span("document.yaml"),
-                        f"sudo apt-get install {exc} を実行してください。")
-            return {}, notes
-    laid = None
-    if want_pdf or (want_docx and lo_job is None):
-        from compiler.writers import pdf
+            request.progress("LibreOffice で DOCX のページ番号を測っています")
+            try:
+                lo_job = libreoffice.Job(docx_writer.write(doc, theme), theme)
+            except libreoffice.LibreOfficeMissing as exc:
+                diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", Span("document.yaml"),
+                            f"sudo apt-get install {exc} を実行してください。")
+                return {}, notes
+            cleanup.callback(lo_job.stop)
+        laid = None
+        if want_pdf or (want_docx and lo_job is None):
+            from compiler.writers import pdf
 
-        request.progress("PDF を組版しています")
-        laid = pdf.layout(doc, theme)
-    docx_result = None
-    if want_docx and lo_job is None:
-        docx_result = _in_fork(docx_writer.write, doc, theme, laid.page_map)
-        notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
-    if want_pdf:
-        request.progress("PDF を書き出しています")
-        out["pdf"] = laid.write(request.variant, doc.output_name.encode() if request.release else None)
-    if docx_result is not None:
-        out["docx"] = docx_result()
-    if lo_job is not None:
-        from compiler.paging import libreoffice
+            request.progress("PDF を組版しています")
+            laid = pdf.layout(doc, theme)
+            cleanup.callback(laid.close)
+        worker = None
+        if want_docx and lo_job is None:
+            worker = _Worker(docx_writer.write, doc, theme, laid.page_map)
+            cleanup.callback(worker.stop)
+            notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
+        if want_pdf:
+            request.progress("PDF を書き出しています")
+            out["pdf"] = laid.write(request.variant, doc.output_name.encode() if request.release else None)
+        if worker is not None:
+            out["docx"] = worker.result()
+        if lo_job is not None:
+            from compiler.paging import libreoffice
 
-        try:
-            pages: PageMap = libreoffice.page_map(lo_job, docx_writer.toc_bookmarks(doc), doc.body_anchor)
-        except RuntimeError as exc:
-            diags.error("E051", f"LibreOffice での組版に失敗しました（{exc}）。", doc.pillars[0].span if doc.pillars else None)
-            return {}, notes
-        out["docx"] = docx_writer.write(doc, theme, pages)
+            try:
+                pages: PageMap = libreoffice.page_map(lo_job, docx_writer.toc_bookmarks(doc), doc.body_anchor)
+            except RuntimeError as exc:
+                diags.error("E051", f"LibreOffice での組版に失敗しました（{exc}）。", doc.pillars[0].span if doc.pillars else None)
+                return {}, notes
+            out["docx"] = docx_writer.write(doc, theme, pages)
     return out, notes
 
 
@@ -218,24 +273,38 @@ def build(request: Request, diags: Diagnostics) -> Built:
 
 
 def write(built: Built, out_dir: Path, diags: Diagnostics) -> list[Path]:
-    """Write ``built`` into ``out_dir`` all or nothing; names that would leave it are refused (E060)."""
+    """Write ``built`` into ``out_dir`` all or nothing, holding the folder's lock (E061 when another build holds it).
+
+    Names that would leave the folder, folders below it that are symbolic
+    links, targets that are links, folders or special files are refused (E060)."""
+    import os
+
     from compiler import output
 
+    root = Path(os.path.abspath(out_dir))
     targets: dict[Path, bytes] = {}
     for rel, data in built.files.items():
         folder, _, name = rel.rpartition("/")
         try:
-            targets[output.safe_child(out_dir / folder if folder else out_dir, name)] = data
+            output.safe_child(root / folder if folder else root, name)
         except output.UnsafePath:
             diags.error("E060", f"出力ファイル名「{name}」はフォルダの外を指すため使えません。", Span("document.yaml"),
                         "document.yaml の output_name や府省庁名に / や .. を使わないでください。")
             return []
+        targets[root / folder / name if folder else root / name] = data
     try:
-        return output.write_all(targets)
+        with output.lock(root):
+            return output.write_all(targets, root=root)
+    except output.Busy as exc:
+        diags.error("E061", f"別のビルドが同じ出力フォルダ（{exc.path}）に書き込み中のため、書き込めませんでした。", Span(str(exc.path)),
+                    "そのビルドが終わってからやり直すか、--out で別のフォルダを指定してください。前回の出力はそのままです。")
     except output.WriteFailed as exc:
-        diags.error("E060", f"出力を書き込めません（{exc.reason}: {exc.path}）。", Span(str(exc.path)),
-                    "出力フォルダの権限と空き容量を確かめてください。前回の出力はそのままです。")
-        return []
+        diags.error("E060", f"出力「{exc.path}」を書き込めません：{exc.reason}。", Span(str(exc.path)),
+                    "出力フォルダの権限・空き容量と、同じ名前のフォルダやリンクがないかを確かめてください。前回の出力はそのままです。")
+    except OSError as exc:  # the output folder itself cannot be made or opened
+        diags.error("E060", f"出力フォルダ「{root}」を使えません：{output.reason(exc)}。", Span(str(root)),
+                    "--out で書き込めるフォルダを指定してください。前回の出力はそのままです。")
+    return []
 
 
 def run(request: Request, out_dir: Path, diags: Diagnostics) -> tuple[Built, list[Path]]:

@@ -58,6 +58,7 @@ class Table(_M):
     principle_rule_pt: float
     principle_padding_mm: Padding
     preview_rule_pt: float
+    heading_max_lines: int = 3  # a column heading longer than this many lines is an error (E043)
 
 
 class TextSettings(_M):

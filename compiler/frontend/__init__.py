@@ -25,6 +25,10 @@ def check(sources: Path, theme: Theme, diags: Diagnostics) -> ValidSources | Non
     loaded = load_sources(Path(sources), diags)
     valid = validate(loaded, diags, theme)
     glyphs.check_glyphs(loaded, theme, diags)
+    if valid is not None:
+        from compiler.frontend.layoutfit import check_layout_limits
+
+        check_layout_limits(valid, theme, diags)
     if valid is None or diags.has_errors:
         return None
     return valid

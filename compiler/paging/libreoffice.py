@@ -5,6 +5,11 @@ page of every bookmark, which the DOCX writer's public ``toc_bookmarks`` maps
 back to anchors, so the DOCX can be written again with true numbers in its
 table of contents. LibreOffice sees the project's fonts through a private
 fontconfig file that maps the Windows family names to the shipped files.
+
+The page pass runs in its own process group (``start_new_session``), which
+``Job.stop`` kills as a whole (the script, soffice and soffice.bin) and which
+also goes when the parent dies: the script receives SIGTERM then
+(``PR_SET_PDEATHSIG``) and kills its group.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
+from compiler import interrupt
 from compiler.paging import PageMap
 from compiler.theme import FONTS_DIR, Theme
 
@@ -63,13 +70,26 @@ class Job:
         src = tmpdir / "in.docx"
         src.write_bytes(docx)
         self._out = tmpdir / "pages.json"
-        env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig_file(tmpdir, theme)), HOME=str(tmpdir))
+        env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig_file(tmpdir, theme)), HOME=str(tmpdir),
+                   TMPDIR=str(tmpdir))  # LibreOffice's own temporary files go where stop() removes them
+        env["FOLLOWUP_PARENT_PID"] = str(os.getpid())
         env.pop("PYTHONPATH", None)
         env.pop("VIRTUAL_ENV", None)
         args = [SYSTEM_PYTHON, str(UNO_SCRIPT), str(src), str(self._out), (tmpdir / "profile").as_uri()]
         if pdf_out is not None:
             args.append(str(pdf_out))
-        self._proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                      start_new_session=True, preexec_fn=_die_with_parent)
+
+    def stop(self) -> None:
+        """Kill the page pass's whole process group if it still runs, remove its folder (idempotent)."""
+        if self._proc.returncode is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._proc.communicate()
+        self._tmp.cleanup()
 
     def wait(self, timeout: float = 600) -> dict[str, int]:
         """Physical page (1-based) of every bookmark; the page count under ``""``."""
@@ -77,14 +97,17 @@ class Job:
             try:
                 stdout, stderr = self._proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.communicate()
+                self.stop()
                 raise RuntimeError(f"LibreOffice did not finish within {timeout:.0f} s")
             if self._proc.returncode != 0 or not self._out.exists():
                 raise RuntimeError((stderr or stdout or "LibreOffice failed").strip()[-2000:])
             return json.loads(self._out.read_text(encoding="utf-8"))
         finally:
-            self._tmp.cleanup()
+            self.stop()
+
+
+def _die_with_parent() -> None:
+    interrupt.die_with_parent(signal.SIGTERM)  # uno_pages.py then kills its process group
 
 
 def page_map(job: Job, bookmarks: dict[str, str], body_anchor: str | None) -> PageMap:

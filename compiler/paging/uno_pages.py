@@ -9,6 +9,7 @@ With PDF_OUT it also exports that layout to PDF (used by the tests).
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,20 @@ def prop(name, value):
     return p
 
 
+def _stop_group(signum, frame):
+    """Killed (or the parent died, see PR_SET_PDEATHSIG in libreoffice.py): take soffice along.
+
+    Only when this script leads its own process group (as libreoffice.Job starts it)."""
+    if os.getpgrp() == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    raise SystemExit(128 + (signum or signal.SIGTERM))
+
+
 def main():
+    signal.signal(signal.SIGTERM, _stop_group)
+    signal.signal(signal.SIGHUP, _stop_group)
+    if os.environ.get("FOLLOWUP_PARENT_PID", str(os.getppid())) != str(os.getppid()):  # died before the signal was armed
+        _stop_group(None, None)
     docx, out, profile = sys.argv[1:4]
     pdf_out = sys.argv[4] if len(sys.argv) > 4 else None
     pipe = f"followup_{os.getpid()}"

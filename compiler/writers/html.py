@@ -22,6 +22,16 @@ tokens are protected here:
 * a mark and the character it belongs to: ※速, ○事
 * FULLWIDTH TILDE ～ and the character before it (Pango lets ～ start a line;
   WAVE DASH 〜 is already kept off the line start).
+
+No glyph may ever land outside its cell or the page, so protection has a
+limit: only tokens of at most ``NOBREAK_MAX`` characters are wrapped (a line
+of the narrowest column, a third-level bullet of the status column, holds
+about 20), and the stylesheet lets any other run that is wider than its line
+break anywhere as a last resort (``overflow-wrap: anywhere``: a 400-letter
+word, a long URL, a 600-digit number). A token takes the ASCII text glued
+to it along (「3～5」), since WeasyPrint cannot break a word that begins
+inside a nowrap span: 「※abc…」 with a long word is not protected at all. A ministry tag breaks only between
+ministries (``ministry_tag``), each name kept whole.
 """
 
 from __future__ import annotations
@@ -47,21 +57,40 @@ _TOKENS = (
 )
 NOBREAK_RE = re.compile(rf"(?:{'|'.join(_TOKENS)})～?|\S～")
 _BARE_NUMBER_RE = re.compile(rf"{_NUM}")
+NOBREAK_MAX = 12  # longer tokens are left to the line breaker: protecting them could push them past the edge
+_GLUED = re.compile(r"[!-~]")  # ASCII glued to a token belongs to its word
 
 
 def nobreak(text: str) -> Markup:
-    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``."""
+    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``.
+
+    A token takes the ASCII characters glued to it along (「3～5」 as one):
+    WeasyPrint cannot break a word that begins or ends inside a nowrap span,
+    so the whole word is either protected (when short) or not at all."""
+    spans = [(m.start(), m.end()) for m in NOBREAK_RE.finditer(text)
+             if not _BARE_NUMBER_RE.fullmatch(m.group(0))]  # digits alone never break in Pango
     out: list[str] = []
     last = 0
-    for m in NOBREAK_RE.finditer(text):
-        token = m.group(0)
-        if _BARE_NUMBER_RE.fullmatch(token):  # digits alone never break in Pango
+    for i, (start, end) in enumerate(spans):
+        limit = spans[i + 1][0] if i + 1 < len(spans) else len(text)  # never into the next token
+        while start > last and _GLUED.match(text[start - 1]):
+            start -= 1
+        while end < limit and _GLUED.match(text[end]):
+            end += 1
+        if end - start > NOBREAK_MAX:
             continue
-        out.append(str(escape(text[last:m.start()])))
-        out.append(f'<span class="nb">{escape(token)}</span>')
-        last = m.end()
+        out.append(str(escape(text[last:start])))
+        out.append(f'<span class="nb">{escape(text[start:end])}</span>')
+        last = end
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
+
+
+def ministry_tag(text: str) -> Markup:
+    """A ministry tag 「［経産省・厚労省］」: each name (with its bracket) unbreakable, lines break after ・ only."""
+    parts = text.split("・")
+    return Markup("・".join(f'<span class="nb">{escape(part)}</span>' if len(part) <= NOBREAK_MAX else str(escape(part))
+                            for part in parts))
 
 
 def _environment():
@@ -70,6 +99,7 @@ def _environment():
     env = Environment(loader=FileSystemLoader(str(LAYOUTS_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=False, lstrip_blocks=False)
     env.filters["nobreak"] = nobreak
+    env.filters["ministry_tag"] = ministry_tag
     env.globals["toc_columns"] = toc_columns
     env.globals["unknown_block"] = _unknown_block
     return env

@@ -2,13 +2,20 @@
 
 In two steps, so that the page map can be read between them: ``layout`` lays
 the document out (its ``page_map`` gives every anchor's printed page, see
-``compiler.paging.weasy``); ``LaidOut.write`` writes the tagged PDF.
+``compiler.paging.weasy``); ``LaidOut.write`` writes the tagged PDF;
+``LaidOut.close`` removes WeasyPrint's temporary copies of the fonts.
+
+Fonts come from fonts/ only: WeasyPrint's fontconfig is loaded from
+``layouts/fonts.conf``, whose only font folder is fonts/, so no font of the
+host can ever be a fallback (``project_fonts_only``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +24,26 @@ from compiler.paging import PageMap
 from compiler.theme import FONTS_DIR, LAYOUTS_DIR, Theme
 
 ALLOWED_DIRS = (FONTS_DIR, LAYOUTS_DIR)
+FONTCONFIG_FILE = LAYOUTS_DIR / "fonts.conf"
+
+
+@contextlib.contextmanager
+def project_fonts_only():
+    """Within the block, fontconfig loads ``layouts/fonts.conf`` (fonts/ only).
+
+    fontconfig reads ``FONTCONFIG_FILE`` each time a configuration is loaded:
+    by ``import weasyprint`` (its start-up check) and by every
+    ``FontConfiguration()``. The variable is restored afterwards, so that
+    other programs started later (LibreOffice has its own file) are not affected."""
+    previous = os.environ.get("FONTCONFIG_FILE")
+    os.environ["FONTCONFIG_FILE"] = str(FONTCONFIG_FILE)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FONTCONFIG_FILE", None)
+        else:
+            os.environ["FONTCONFIG_FILE"] = previous
 
 
 class BlockedURL(ValueError):
@@ -114,6 +141,11 @@ class LaidOut:
     document: object
     html_document: object
     page_map: PageMap
+    font_config: object = None
+
+    def close(self) -> None:
+        """Remove WeasyPrint's temporary font folder now (it would wait for garbage collection); idempotent."""
+        _remove_font_folder(self.font_config)
 
     def write(self, variant: str | None = None, identifier: bytes | None = None) -> bytes:
         """A tagged PDF; ``variant``: ``None`` (plain tagged PDF 1.7), ``"pdf/ua-1"`` or ``"pdf/a-2b"``."""
@@ -162,8 +194,11 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
     """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only)."""
     import logging
 
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
+    from compiler.interrupt import deferred
+
+    with deferred(), project_fonts_only():  # an interrupt waits for the import (see compiler.interrupt)
+        from weasyprint import CSS, HTML
+        from weasyprint.text.fonts import FontConfiguration
 
     from compiler.paging.weasy import page_map
     from compiler.writers import justify
@@ -173,15 +208,31 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
     _memoize_page_references()
     justify.install()
     fetcher = _fetcher()
-    font_config = FontConfiguration()
-    css = CSS(string=stylesheet(theme), base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
-    html_document = HTML(string=render_html(doc), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
-    rendered = html_document.render(stylesheets=[css], font_config=font_config)
-    return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor))
+    with project_fonts_only():
+        font_config = FontConfiguration()
+    try:
+        css = CSS(string=stylesheet(theme), base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
+        html_document = HTML(string=render_html(doc), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+        rendered = html_document.render(stylesheets=[css], font_config=font_config)
+        return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config)
+    except BaseException:  # an error or an interrupt: no font copies left in the temporary folder
+        _remove_font_folder(font_config)
+        raise
+
+
+def _remove_font_folder(font_config) -> None:
+    folder = getattr(font_config, "_folder", None)  # WeasyPrint's copies of the @font-face files
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        font_config._folder = None
 
 
 def write(doc: Document, theme: Theme, variant: str | None = None, identifier: bytes | None = None) -> bytes:
     """Lay out and write in one call (see ``LaidOut.write`` for ``variant``)."""
     if variant is not None and variant not in PDF_VARIANTS:
         raise ValueError(f"unknown PDF variant {variant!r} (known: {', '.join(PDF_VARIANTS)})")
-    return layout(doc, theme).write(variant, identifier)
+    laid = layout(doc, theme)
+    try:
+        return laid.write(variant, identifier)
+    finally:
+        laid.close()

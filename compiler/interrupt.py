@@ -1,0 +1,125 @@
+"""Interrupts: SIGINT, SIGTERM and SIGHUP end a build cleanly, and no helper process outlives it.
+
+* ``handled()`` (installed by the CLI around ``build`` and ``preview``) turns the
+  three signals into an ``Interrupted`` exception, so every ``finally`` on the
+  way out runs: temporaries are removed, the forked DOCX worker and the
+  LibreOffice page pass are killed. The exit status is 128 + the signal
+  (130 for SIGINT, 143 for SIGTERM).
+* ``deferred()`` holds the signals back during the short rename phase of
+  ``output.write_all``: an interrupt then takes effect after the last rename,
+  never between two (which would leave a new PDF beside an old DOCX); the
+  exception raised then has ``outputs_replaced = True``. The import of
+  WeasyPrint is deferred the same way (cffi's library lookup makes temporary
+  files that an interrupt at the wrong moment would leave behind).
+* ``die_with_parent()`` (Linux ``prctl(PR_SET_PDEATHSIG)``) makes a child
+  process receive a signal when its parent dies, even by SIGKILL, which no
+  handler can catch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_NAME, PR_SET_PDEATHSIG = 15, 1
+
+
+class Interrupted(BaseException):
+    """A signal asked the tool to stop (a BaseException, like KeyboardInterrupt: not caught as an error)."""
+
+    outputs_replaced = False
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
+
+
+def _raise(signum, frame):
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def handled():
+    """Within the block, SIGINT/SIGTERM/SIGHUP raise ``Interrupted`` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _raise) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def deferred():
+    """Hold the signals back for the duration of the block; one that arrived meanwhile is handled at its end.
+
+    The handlers are swapped for one that only records the signal (a signal
+    mask would not do: the kernel hands a process's signal to any thread that
+    does not block it, and Python then runs the handler in the main thread at
+    once). Whatever the real handler raises at the end (``Interrupted``,
+    ``KeyboardInterrupt``) is marked ``after_block = True`` when the block
+    completed. Outside the main thread, where handlers cannot be set, a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in SIGNALS}
+    completed = False
+    try:
+        yield
+        completed = True
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if pending:
+            try:
+                signal.raise_signal(pending[0])  # the real handler runs now
+            except BaseException as exc:
+                if completed:
+                    exc.after_block = True
+                raise
+
+
+def _load_libc():
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True)  # the C library already loaded (no ldconfig run)
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc() if sys.platform.startswith("linux") else None  # loaded here, not in a forked child
+
+
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send ``signum`` to this process when its parent exits (Linux; elsewhere nothing).
+
+    Safe in a ``preexec_fn``: nothing is imported or loaded here."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+
+
+def name_process(name: str) -> None:
+    """Name this process (``/proc/<pid>/comm``, ``ps -o comm``; at most 15 bytes) so it can be told apart."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def quiet_child() -> None:
+    """In a forked helper: the signals back to their defaults, except SIGINT, which the parent handles.
+
+    (Ctrl-C reaches the whole process group; the parent then stops its helpers itself.)"""
+    for s in SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
