@@ -1,6 +1,6 @@
 """Command line (click): turns arguments into a pipeline request, prints diagnostics, sets the exit status.
 
-Commands: build, preview, check, dump, ministries, fmt. Exit status: 0 success,
+Commands: build, preview, check, dump, ministries, fmt, serve, where, new, schema, status. Exit status: 0 success,
 1 errors in the sources, 2 wrong usage, 3 an internal failure of the tool.
 Messages are Japanese; no traceback reaches the user.
 """
@@ -198,6 +198,22 @@ def ministries(sources: Path, fmt: str) -> None:
     click.echo("略称\t正式名称\t担当\tプレビュー収録\t別名")
     for t in table:
         click.echo(f"{t['name']}\t{t['full_name']}\t{t['responsible']}\t{t['included']}\t{'、'.join(t['aliases'])}")
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="待ち受けるポート番号（0 なら空いている番号）")
+@click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス（既定はこの PC からだけ見える）")
+@click.option("--ministry", "-m", "ministry", default=None, help="この府省庁のプレビューを表示する（番号は完成版と同じ）")
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="裏で作る PDF・DOCX の置き場所（既定は output/serve/）")
+@click.option("--no-documents", "no_documents", is_flag=True, help="裏で PDF・DOCX を作らない（HTML だけ）")
+def serve(sources: Path, port: int, host: str, ministry: str | None, out: Path | None, no_documents: bool) -> None:
+    """原稿を見張り、保存するたびにブラウザの表示を更新します（ライブプレビュー）。"""
+    from compiler.serve import serve as run_server
+
+    sys.exit(run_server(sources, host, port, ministry, Path(out) if out else OUTPUT_DIR / "serve", not no_documents))
 
 
 def _register_fmt() -> None:

@@ -118,6 +118,21 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def source_line(root: Path | None, span: Span | None, cache: dict[str, list[str]] | None = None) -> str | None:
+    """The source line ``span`` points at (tabs as spaces), or ``None`` when there is none to show."""
+    if span is None or not span.line or root is None:
+        return None
+    cache = {} if cache is None else cache
+    lines = cache.get(span.file)
+    if lines is None:
+        try:
+            lines = (root / span.file).read_bytes().decode("utf-8-sig", errors="replace").splitlines()
+        except OSError:
+            lines = []
+        cache[span.file] = lines
+    return lines[span.line - 1].replace("\t", " ") if 0 < span.line <= len(lines) else None
+
+
 def format_text(diags: list[Diagnostic], root: Path | None) -> str:
     """Long form: ``file:line:col: error[E010]: message``, the source line, a caret, and a hint."""
     out: list[str] = []
@@ -126,21 +141,12 @@ def format_text(diags: list[Diagnostic], root: Path | None) -> str:
         label = "エラー" if d.severity is Severity.ERROR else "警告"
         where = f"{d.span}: " if d.span else ""
         out.append(f"{where}{label}[{d.code}]: {d.message}")
-        if d.span and d.span.line and root is not None:
-            lines = cache.get(d.span.file)
-            if lines is None:
-                try:
-                    raw = (root / d.span.file).read_bytes()
-                    lines = raw.decode("utf-8-sig", errors="replace").splitlines()
-                except OSError:
-                    lines = []
-                cache[d.span.file] = lines
-            if 0 < d.span.line <= len(lines):
-                src = lines[d.span.line - 1].replace("\t", " ")
-                num = str(d.span.line)
-                out.append(f"  {num} | {src}")
-                pad = display_width(src[: max(d.span.col - 1, 0)])
-                out.append(f"  {' ' * len(num)} | {' ' * pad}^")
+        src = source_line(root, d.span, cache)
+        if src is not None:
+            num = str(d.span.line)
+            out.append(f"  {num} | {src}")
+            pad = display_width(src[: max(d.span.col - 1, 0)])
+            out.append(f"  {' ' * len(num)} | {' ' * pad}^")
         if d.hint:
             out.append(f"  ヒント: {d.hint}")
     errors = sum(1 for d in diags if d.severity is Severity.ERROR)
