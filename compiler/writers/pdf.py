@@ -23,7 +23,7 @@ class BlockedURL(ValueError):
     pass
 
 
-def resolve_allowed(url: str, allowed_dirs=ALLOWED_DIRS) -> Path:
+def resolve_allowed(url: str, allowed_dirs=None) -> Path:
     """The real file behind a ``file:`` URL if it lies inside fonts/ or layouts/ (or ``allowed_dirs``), else raise."""
     from urllib.parse import unquote, urlsplit
 
@@ -31,7 +31,7 @@ def resolve_allowed(url: str, allowed_dirs=ALLOWED_DIRS) -> Path:
     if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
         raise BlockedURL(f"blocked URL {url!r}: only the project's fonts and layouts may be loaded")
     real = Path(os.path.realpath(unquote(parts.path)))
-    for allowed in allowed_dirs:
+    for allowed in ALLOWED_DIRS if allowed_dirs is None else allowed_dirs:
         base = Path(os.path.realpath(allowed))
         if real.is_relative_to(base) and real.is_file():
             return real
