@@ -99,7 +99,10 @@ def split_page(html: str) -> tuple[str, str]:
 
 def _worker_main(conn, out_dir: str) -> None:
     """Worker process: import WeasyPrint once, then build each request with ``pipeline.run``."""
+    import os
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    os.setpgrp()  # its own group: stopping it mid-build also stops the DOCX writer it forks
     import weasyprint  # noqa: F401  (warm: the import is paid once, not per build)
 
     from compiler import theme as theme_module
@@ -175,7 +178,12 @@ class Builder:
             pass
         self.process.join(timeout=1.0)
         if self.process.is_alive():  # in the middle of a build: output is written all or nothing
-            self.process.terminate()
+            import os
+
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)  # the worker and the DOCX writer it forked
+            except (ProcessLookupError, PermissionError):
+                self.process.terminate()
             self.process.join(timeout=5.0)
         self.conn.close()
 
@@ -500,7 +508,8 @@ def serve(sources: Path, host: str, port: int, ministry: str | None, out_dir: Pa
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="followup-serve-http",
                               daemon=True)
     thread.start()
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    # Ctrl-C and SIGTERM both stop it, also when started with SIGINT ignored (as by a shell's `&`)
+    previous = {sig: signal.signal(sig, lambda signum, frame: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for _changes in watch(sources, LAYOUTS_DIR, stop_event=stopping,
                               raise_interrupt=False, step=20, debounce=400):
@@ -513,6 +522,7 @@ def serve(sources: Path, host: str, port: int, ministry: str | None, out_dir: Pa
         server.server_close()
         if preview.builder is not None:
             preview.builder.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("プレビューを終了しました。", file=sys.stderr, flush=True)
     return 0

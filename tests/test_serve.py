@@ -169,3 +169,10 @@ def test_refuses_requests_for_other_hosts(server):
     assert _get(port, "/", host=f"evil.example:{port}")[0] == 403
     assert _get(port, "/", host=f"localhost:{port}")[0] == 200
     assert _get(port, "/", host=f"127.0.0.1:{port}")[0] == 200
+
+
+def test_ctrl_c_stops_cleanly(mini, tmp_path):
+    proc, url = start_serve(mini, tmp_path / "out")
+    assert _get(int(url.rsplit(":", 1)[1]), "/")[0] == 200
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0
