@@ -17,7 +17,10 @@ release build, not their sum).
 Cases: ``check``; ``build`` (PDF and DOCX), PDF only and DOCX only; a
 one-ministry ``preview``; ``build --release`` (with the LibreOffice page
 pass); ``build`` of synthetic documents 4x and 10x as long as the official
-one; and the size of the official PDF. Each measurement is shown next to its
+one; the size of the official PDF; and ``serve``: the time from saving an
+item file to the event that carries the updated page, as an open page
+receives it (a client subscribed to ``/events``; median of 10 saves, the
+background PDF/DOCX builds running as they do for a user). Each measurement is shown next to its
 target with pass/fail.
 
 Synthetic documents are generated in a temporary directory: the source tree
@@ -64,6 +67,8 @@ TARGET_PREVIEW_S = 0.8
 TARGET_RELEASE_S = 3.5
 TARGET_SCALE_RSS_MIB = 500
 TARGET_PDF_KIB = 400
+TARGET_SERVE_S = 1.0
+SERVE_SAVES = 10  # saves timed in the serve case (median of these)
 
 
 # --- synthetic documents ----------------------------------------------------------
@@ -198,6 +203,79 @@ def measure(case: Case, followup: str, sources: Path, work: Path, env: dict[str,
             continue
         case.runs.append(r)
         log(f"  {case.key}: run {len(case.runs)}/{runs} {r.seconds:.3f} s, {r.maxrss_kib / 1024:.0f} MiB ({shown})")
+
+
+def _events(response, sink) -> None:
+    """Read server-sent events from ``response``; put (arrival time, data) of each on ``sink``."""
+    data: list[str] = []
+    for raw in response:
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if line.startswith("data:"):
+            data.append(line[5:].lstrip(" "))
+        elif not line and data:
+            sink.put((time.perf_counter(), "\n".join(data)))
+            data = []
+
+
+def measure_serve(case: Case, followup: str, sources: Path, work: Path, env: dict[str, str], saves: int,
+                  warmup: bool, log) -> None:
+    """Save → updated page: ``followup serve`` on a copy of the sources, a client on ``/events``;
+    each save changes one item's commitment and is timed until an event carries the new text."""
+    import http.client
+    import json
+    import queue
+    import signal
+    import threading
+
+    tree = work / "sources" / "serve"
+    shutil.copytree(sources, tree, ignore=shutil.ignore_patterns(".*"))
+    item = next(p for p in sorted(tree.glob("*/*/*.y*ml")) if p.name != "policy.yaml" and ORDER_RE.match(p.stem))
+    original = item.read_text(encoding="utf-8")
+    if "commitment:\n  - " not in original:
+        case.error = f"no commitment list in {item.name}"
+        return
+    proc = subprocess.Popen([followup, "serve", "--sources", str(tree), "--port", "0", "--out", str(work / "out" / "serve")],
+                            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        m = re.search(r"http://([\d.]+):(\d+)", proc.stdout.readline().decode("utf-8", "replace"))
+        if not m:
+            case.error = "serve did not start"
+            return
+        conn = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=60)
+        conn.request("GET", "/events")
+        events: queue.Queue = queue.Queue()
+        threading.Thread(target=_events, args=(conn.getresponse(), events), daemon=True).start()
+        events.get(timeout=60)  # the state on connecting
+        seconds: list[float] = []
+        for n in range((1 if warmup else 0) + saves):
+            marker = "保存の確認文" + "あいうえおかきくけこさしすせそたちつてと"[n % 20]  # no digits: the page wraps numbers
+            started = time.perf_counter()
+            item.write_text(original.replace("commitment:\n  - ", f"commitment:\n  - {marker}", 1), encoding="utf-8")
+            while True:
+                arrived, data = events.get(timeout=60)
+                content = json.loads(data).get("content")
+                if content and marker in content["body"]:
+                    break
+            if warmup and n == 0:
+                log(f"  {case.key}: warm-up {arrived - started:.3f} s")
+            else:
+                seconds.append(arrived - started)
+                log(f"  {case.key}: save {len(seconds)}/{saves} {seconds[-1]:.3f} s")
+            time.sleep(0.3)
+        conn.close()
+    except (OSError, queue.Empty, ValueError) as exc:
+        case.error = f"{type(exc).__name__}: {exc}"
+        return
+    finally:
+        item.write_text(original, encoding="utf-8")
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, _, usage = os.wait4(proc.pid, 0)
+            maxrss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+            proc.returncode = 0
+        except ChildProcessError:
+            maxrss = 0
+    case.runs = [Run(t, int(maxrss), 0, "") for t in seconds]
 
 
 # --- machine and versions -----------------------------------------------------------
@@ -343,6 +421,9 @@ def render_table(cases: list[Case], items: dict[str, int], pdf: Path | None, off
             ok = med <= TARGET_PREVIEW_S
         elif c.key == "release":
             ok = med <= TARGET_RELEASE_S
+        elif c.key == "serve":
+            ok = med <= TARGET_SERVE_S
+            out = f"median of {len(c.runs)} saves, from writing the file to the event with the new page"
         elif c.tree != "official" and base_s:
             scale = int(c.tree[1:])
             ratio = med / base_s
@@ -417,6 +498,7 @@ def build_cases(ministry: str) -> list[Case]:
         Case("release", "build --release (LibreOffice pass)", ["build", "--release", "-q"],
              target=f"≤ {TARGET_RELEASE_S} s", quick=False),
     ]
+    cases.append(Case("serve", "serve: save → page updated", ["serve"], out=False, target=f"≤ {TARGET_SERVE_S:g} s"))
     for scale in SCALES:
         cases.append(Case(f"build-x{scale}", f"build, synthetic ×{scale}", ["build", "-q"], tree=f"x{scale}",
                           quick=False, target="—" if scale != 10 else "≤ 10 × 1×, ≤ 500 MiB"))
@@ -476,6 +558,9 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"synthetic ×{scale}: {counts['items']} items in {dest} (followup check passed)")
                 trees[c.tree] = dest
             log(f"{c.label}")
+            if c.key == "serve":
+                measure_serve(c, followup, trees[c.tree], work, env, 1 if args.quick else SERVE_SAVES, warmup, log)
+                continue
             measure(c, followup, trees[c.tree], work, env, runs, warmup, log)
         base = next(c for c in cases if c.key == "build")
         pdf = None

@@ -1,8 +1,8 @@
 """Command line (click): turns arguments into a pipeline request, prints diagnostics, sets the exit status.
 
-Commands: build, preview, check, dump, ministries, fmt. Exit status: 0 success,
-1 errors in the sources (or the outputs cannot be written), 2 wrong usage, 3 an
-internal failure of the tool, 130 / 143 interrupted by SIGINT / SIGTERM.
+Commands: build, preview, check, dump, ministries, fmt, serve, where, new, schema, status.
+Exit status: 0 success, 1 errors in the sources (or the outputs cannot be written),
+2 wrong usage, 3 an internal failure of the tool, 130 / 143 interrupted by SIGINT / SIGTERM.
 Messages are Japanese; no traceback reaches the user.
 """
 
@@ -271,12 +271,15 @@ def build(release: bool, libreoffice_pages: bool, pdf_variant: str, **options) -
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--ministry", "-m", "ministries", multiple=True, required=True,
+@click.option("--ministry", "-m", "ministries", multiple=True,
               help="府省庁名（略称・正式名称のどちらでも。繰り返し指定できます）")
+@click.option("--all", "all_ministries", is_flag=True, help="取組方針のある府省庁すべてのプレビューを一度に作る")
 @_output_options
-def preview(ministries: tuple[str, ...], **options) -> None:
+def preview(ministries: tuple[str, ...], all_ministries: bool, **options) -> None:
     """府省庁ごとのプレビュー（番号は完成版と同じ）を output/preview/<府省庁>.pdf/.docx に作ります。"""
-    _run(strict=False, ministries=tuple(ministries), **options)
+    if all_ministries == bool(ministries):
+        raise click.UsageError("-m（府省庁名）か --all のどちらか一方を指定してください。")
+    _run(strict=False, ministries=() if all_ministries else tuple(ministries), **options)
 
 
 @main.command(context_settings=CONTEXT)
@@ -301,6 +304,158 @@ def ministries(sources: Path, fmt: str) -> None:
     click.echo("略称\t正式名称\t担当\tプレビュー収録\t別名")
     for t in table:
         click.echo(f"{t['name']}\t{t['full_name']}\t{t['responsible']}\t{t['included']}\t{'、'.join(t['aliases'])}")
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="待ち受けるポート番号（0 なら空いている番号）")
+@click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス（既定はこの PC からだけ見える）")
+@click.option("--ministry", "-m", "ministry", default=None, help="この府省庁のプレビューを表示する（番号は完成版と同じ）")
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="裏で作る PDF・DOCX の置き場所（既定は output/serve/）")
+@click.option("--no-documents", "no_documents", is_flag=True, help="裏で PDF・DOCX を作らない（HTML だけ）")
+def serve(sources: Path, port: int, host: str, ministry: str | None, out: Path | None, no_documents: bool) -> None:
+    """原稿を見張り、保存するたびにブラウザの表示を更新します（ライブプレビュー）。"""
+    from compiler.serve import serve as run_server
+
+    sys.exit(run_server(sources, host, port, ministry, Path(out) if out else OUTPUT_DIR / "serve", not no_documents))
+
+
+def _compiled_or_exit(sources: Path, fmt: str = "text"):
+    """The resolved document of the files that are valid (a file with errors, such as the skeleton
+    ``new`` just made, is left out and said so), or the diagnostics and exit status 1."""
+    from compiler.pipeline import Compiled, compile_sources
+
+    diags = Diagnostics()
+    compiled = compile_sources(sources, diags)
+    if compiled.document is not None:
+        return compiled
+    if compiled.theme is not None:
+        from compiler.frontend.checks import validate
+        from compiler.frontend.loader import load_sources
+        from compiler.transforms import resolve
+
+        valid = validate(load_sources(Path(sources), Diagnostics()), Diagnostics())
+        try:
+            document = resolve(valid, compiled.theme) if valid is not None else None
+        except Exception:  # cross-file errors (e.g. a 再掲 of a missing project): cannot number
+            document = None
+        if document is not None:
+            errors = sum(1 for d in diags.items if d.severity.value == "error")
+            click.echo(f"注: 原稿にエラーが {errors} 件あります（followup check で確認できます）。"
+                       "エラーのあるファイルは番号に数えていません。", err=True)
+            return Compiled(document, compiled.theme, valid)
+    _report(diags, fmt, sources)
+    click.echo("原稿にエラーがあるため調べられません。先にエラーを直してください。", err=True)
+    sys.exit(1)
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _echo_candidates(matches) -> None:
+    for m in matches:
+        what = f"　事業「{m.project}」" if m.project else ""
+        click.echo(f"  {m.row.number} {m.row.item_id}{what}", err=True)
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@click.argument("query")
+def where(sources: Path, query: str) -> None:
+    """取組方針の番号（（⑤－3）、⑤-3、5-3 など）・id・事業名から、原稿のファイルと行を示します。"""
+    from compiler.editing import Ambiguous, NotFound, find
+
+    compiled = _compiled_or_exit(sources)
+    try:
+        matches = find(compiled.document, compiled.valid, query)
+    except Ambiguous as exc:
+        click.echo(f"「{query}」に当たるものが {len(exc.candidates)} 件あります。番号か id で指定してください:", err=True)
+        _echo_candidates(exc.candidates)
+        sys.exit(1)
+    except NotFound:
+        click.echo(f"「{query}」に当たる取組方針が見つかりません。番号（例: ⑤－3）、id、事業名で指定してください。", err=True)
+        sys.exit(1)
+    for m in matches:
+        mark = f"　事業「{m.project}」" if m.project else ""
+        click.echo(f"{_shown_path(Path(sources) / m.row.span.file)}:{m.line}: {m.row.number} {m.title}{mark}")
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@click.option("--after", "after", default=None, help="この取組方針（番号・id・事業名）の次に作る")
+@click.option("--policy", "policy", default=None, help="この政策（id か番号 ⑤）の最後に作る")
+@click.option("--id", "item_id", default=None, help="新しい取組方針の id（省略すると重ならない id を決めます）")
+def new(sources: Path, after: str | None, policy: str | None, item_id: str | None) -> None:
+    """新しい取組方針のファイルを、正しい名前・重ならない id・書き方の注釈付きで作ります。"""
+    from compiler.editing import Ambiguous, NewItemError, NotFound, new_item
+
+    if (after is None) == (policy is None):
+        raise click.UsageError("--after か --policy のどちらか一方を指定してください。")
+    compiled = _compiled_or_exit(sources)
+    try:
+        path = new_item(compiled.document, compiled.valid, sources, after=after, policy_query=policy, item_id=item_id)
+    except Ambiguous as exc:
+        click.echo(f"「{after}」に当たる取組方針が {len(exc.candidates)} 件あります。番号か id で指定してください:", err=True)
+        _echo_candidates(exc.candidates)
+        sys.exit(1)
+    except NotFound as exc:
+        click.echo(f"「{exc}」に当たる{'取組方針' if after else '政策'}が見つかりません。", err=True)
+        sys.exit(1)
+    except NewItemError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(_shown_path(path))
+    click.echo("作りました。commitment などを書いてから followup check で確かめてください。", err=True)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="スキーマを書くフォルダ（既定は output/schema/）")
+def schema(out: Path | None) -> None:
+    """原稿の JSON Schema（document・pillar・policy・item の 4 種類）を書き出します（エディタの補完用）。"""
+    from compiler.frontend.json_schema import write
+
+    for path in write(Path(out) if out else OUTPUT_DIR / "schema"):
+        click.echo(_shown_path(path))
+
+
+@main.command(context_settings=CONTEXT)
+@sources_option
+@format_option
+@click.option("--ministry", "-m", "ministries", multiple=True, help="府省庁名（省略するとすべての府省庁）")
+def status(sources: Path, fmt: str, ministries: tuple[str, ...]) -> None:
+    """府省庁ごとに、取組状況が空の取組方針と、古いままの取組方針（時点の年度より前の年しか書いていない）を一覧にします。"""
+    import json
+
+    from compiler.editing import status_report
+
+    compiled = _compiled_or_exit(sources, fmt)
+    registry = compiled.valid.registry
+    names = []
+    for name in ministries:
+        canonical = registry.lookup(name)
+        if canonical is None:
+            guess = registry.suggest(name)
+            raise click.UsageError(f"府省庁「{name}」は登録されていません。" + (f"もしかして：{guess}" if guess else ""))
+        names.append(canonical)
+    report = status_report(compiled.document, names or [m.name for m in registry.ministries])
+    if fmt == "json":
+        click.echo(json.dumps({m: [{"number": e.row.number, "id": e.row.item_id, "state": e.state, "latest_year": e.latest,
+                                    "file": e.row.span.file} for e in entries] for m, entries in report.items()},
+                              ensure_ascii=False, indent=2))
+        return
+    for ministry, entries in report.items():
+        empty = sum(1 for e in entries if e.state == "empty")
+        click.echo(f"{ministry}: 取組状況が空 {empty} 件、古いまま {len(entries) - empty} 件")
+        for e in entries:
+            state = "空" if e.state == "empty" else f"古い（最新の年 {e.latest}年）"
+            click.echo(f"  {e.row.number} {_shown_path(Path(sources) / e.row.span.file)}:1 {state}")
 
 
 def _register_fmt() -> None:

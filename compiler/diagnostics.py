@@ -190,6 +190,21 @@ def _where(span: Span, root: Path | None) -> str:
     return f"{name}:{span.line}:{span.col}" if span.line else name
 
 
+def source_line(root: Path | None, span: Span | None, cache: dict[str, list[str]] | None = None) -> str | None:
+    """The source line ``span`` points at (tabs as spaces, unescaped), or ``None`` when there is none to show."""
+    if span is None or not span.line or root is None:
+        return None
+    cache = {} if cache is None else cache
+    lines = cache.get(span.file)
+    if lines is None:
+        try:
+            lines = source_lines((root / span.file).read_bytes().decode("utf-8-sig", errors="replace"))
+        except OSError:
+            lines = []
+        cache[span.file] = lines
+    return lines[span.line - 1].replace("\t", " ") if 0 < span.line <= len(lines) else None
+
+
 def format_text(diags: list[Diagnostic], root: Path | None) -> str:
     """Long form: ``file:line:col: error[E010]: message``, the source line, a caret, and a hint.
 
@@ -200,22 +215,12 @@ def format_text(diags: list[Diagnostic], root: Path | None) -> str:
         label = "エラー" if d.severity is Severity.ERROR else "警告"
         where = f"{escape_controls(_where(d.span, root))}: " if d.span else ""
         out.append(f"{where}{label}[{d.code}]: {escape_controls(d.message)}")
-        if d.span and d.span.line and root is not None:
-            lines = cache.get(d.span.file)
-            if lines is None:
-                try:
-                    raw = (root / d.span.file).read_bytes()
-                    lines = source_lines(raw.decode("utf-8-sig", errors="replace"))
-                except OSError:
-                    lines = []
-                cache[d.span.file] = lines
-            if 0 < d.span.line <= len(lines):
-                line = lines[d.span.line - 1]
-                src = escape_controls(line.replace("\t", " "))
-                num = str(d.span.line)
-                out.append(f"  {num} | {src}")
-                pad = display_width(escape_controls(line[: max(d.span.col - 1, 0)].replace("\t", " ")))
-                out.append(f"  {' ' * len(num)} | {' ' * pad}^")
+        line = source_line(root, d.span, cache)
+        if line is not None:
+            num = str(d.span.line)
+            out.append(f"  {num} | {escape_controls(line)}")
+            pad = display_width(escape_controls(line[: max(d.span.col - 1, 0)]))
+            out.append(f"  {' ' * len(num)} | {' ' * pad}^")
         if d.hint:
             out.append(f"  ヒント: {escape_controls(d.hint)}")
     errors = sum(1 for d in diags if d.severity is Severity.ERROR)

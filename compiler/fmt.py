@@ -327,12 +327,17 @@ def format_text(text: str, settings, rel: str = "") -> str:
 
 # --- files --------------------------------------------------------------------
 
-def format_tree(root: Path, settings, check: bool, diags: Diagnostics | None = None) -> list[Path]:
+def format_tree(root: Path, settings, check: bool, diags: Diagnostics | None = None,
+                schema_dir: Path | None = None) -> list[Path]:
     """Format every source file of ``root``, read the way the compiler reads them (``walk_sources``:
     never through a link, never outside ``root``), ``corrections/*.yaml`` included.
 
-    Returns the files that changed (with ``check``: that would change; nothing is written then). Files
-    that cannot be read, parsed or formatted are reported in ``diags`` (file:line:col) and left as they are.
+    With ``schema_dir``, each source file also gets the yaml-language-server
+    modeline pointing at its kind's schema there (``compiler.frontend.json_schema``).
+
+    Returns the files that changed (with ``check``: that would change; nothing
+    is written then). Files that cannot be read, parsed or formatted are
+    reported in ``diags`` (file:line:col) and left as they are.
     """
     from compiler.frontend.loader import read_text, walk_sources
 
@@ -352,6 +357,10 @@ def format_tree(root: Path, settings, check: bool, diags: Diagnostics | None = N
             else:
                 diags.error("E001", f"{exc}。", Span(rel), "followup check で確かめてください。")
             continue
+        if schema_dir is not None:
+            from compiler.frontend.json_schema import with_modeline
+
+            out = with_modeline(out, root / rel, root, schema_dir)
         new = out.encode("utf-8")
         if new == raw:
             continue
@@ -375,17 +384,23 @@ def _shown(path: Path) -> str:
               default=SOURCES_DIR, show_default="sources/", help="原稿のフォルダ")
 @click.option("--check", is_flag=True,
               help="書き換えずに確かめるだけ。直すべきファイル、読めない・書き方に誤りのあるファイルがあれば終了コード 1（CI 用）")
-def fmt_command(sources: Path, check: bool) -> None:
+@click.option("--schema-modeline", is_flag=True,
+              help="各ファイルの 1 行目に「# yaml-language-server: $schema=…」を入れる（エディタの補完用。followup schema で作るスキーマを指します）")
+@click.option("--schema-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="--schema-modeline が指すスキーマのフォルダ（既定は output/schema/）")
+def fmt_command(sources: Path, check: bool, schema_modeline: bool, schema_dir: Path | None) -> None:
     """原稿を表記のきまり（layouts/settings.yaml の house_style）にそろえて書き換えます。
 
     数字・英字の幅、〜（波ダッシュ）、半角カタカナ、Unicode NFC、行末の空白、
     府省庁名の括弧を直します。コメントと項目の順序はそのまま残ります。
     """
     from compiler.diagnostics import format_text as format_diagnostics
+    from compiler.theme import OUTPUT_DIR
 
     settings = load_theme()
     diags = Diagnostics()
-    changed = format_tree(sources, settings, check, diags)
+    changed = format_tree(sources, settings, check, diags,
+                          schema_dir=(schema_dir or OUTPUT_DIR / "schema") if schema_modeline else None)
     for path in changed:
         click.echo(f"{'整形が必要です' if check else '整形しました'}: {_shown(path)}")
     if diags.items:

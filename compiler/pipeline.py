@@ -52,7 +52,9 @@ def compile_sources(sources: Path, diags: Diagnostics) -> Compiled:
 
 @dataclass(frozen=True)
 class Request:
-    """What to build: the full document (no ``ministries``) or one preview per ministry."""
+    """What to build: the full document (no ``ministries``) or one preview per ministry.
+
+    ``ministries=()`` means every registered ministry that has at least one row (``preview --all``)."""
 
     sources: Path
     formats: frozenset[str] = frozenset({"pdf", "docx"})
@@ -252,9 +254,10 @@ def build(request: Request, diags: Diagnostics) -> Built:
     if request.ministries is None:
         targets = [("", doc, doc.output_name)]
     else:
-        from compiler.transforms.preview import views
+        from compiler.transforms.preview import ministry_counts, views
 
-        chosen = views(doc, compiled.valid, list(request.ministries), theme, source_revision(Path(request.sources)), diags)
+        names = list(request.ministries) or [t["name"] for t in ministry_counts(doc, compiled.valid.registry) if t["included"]]
+        chosen = views(doc, compiled.valid, names, theme, source_revision(Path(request.sources)), diags)
         if diags.has_errors:
             return built
         targets = [("preview/", v.document, v.stem) for v in chosen]

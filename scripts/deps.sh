@@ -2,13 +2,13 @@
 # Installs what the project needs and is missing: Debian/Ubuntu packages, then the
 # Python virtual environment in .venv with the project and its test tools, exactly as
 # pinned in requirements.lock.
-# Usage: scripts/deps.sh [--test]   (--test adds LibreOffice and poppler for the test suite)
+# Usage: scripts/deps.sh [--test]   (--test adds LibreOffice, poppler and Chromium for the test suite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv python3-pip libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(libreoffice-writer-nogui python3-uno poppler-utils)
+  packages+=(libreoffice-writer-nogui python3-uno poppler-utils chromium)
 fi
 
 missing=()

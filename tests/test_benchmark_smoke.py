@@ -28,7 +28,7 @@ def test_quick_benchmark_writes_table(tmp_path):
     assert "| Case | Command | Median (s) |" in text
     for row in ("| check |", "| build (PDF + DOCX) |", "| build, PDF only |", "| build, DOCX only |",
                 "| preview (経産省) |", "| build --release (LibreOffice pass) |", "| build, synthetic ×4 |",
-                "| build, synthetic ×10 |", "| PDF size |"):
+                "| build, synthetic ×10 |", "| PDF size |", "| serve: save → page updated |"):
         assert row in text, row
     assert "**ERROR**" not in text
     for key in ("CPUs (nproc)", "CPU model", "Python", "WeasyPrint", "python-docx", "LibreOffice", "Date"):

@@ -135,10 +135,19 @@ def toc_columns(toc) -> list[list]:
 def render_html(doc: Document, theme: Theme | None = None, inline_css: bool = False) -> str:
     """The page; with ``inline_css`` it carries its stylesheet (for serving it outside WeasyPrint)."""
     template = _environment().get_template("document.html.j2")
-    css = stylesheet(theme) if inline_css and theme is not None else None
+    css = None
+    if inline_css and theme is not None:
+        # CSS is not HTML: inside <style> entities are not decoded, so it goes in unescaped
+        # (it comes from layouts/, never from the sources); "</" cannot close the element.
+        css = Markup(stylesheet(theme).replace("</", "<\\/"))
     return template.render(doc=doc, version=__version__, css=css)
 
 
 def stylesheet(theme: Theme) -> str:
     """The print stylesheet, every length, size and font file taken from ``theme``."""
     return _environment().get_template("style.css.j2").render(theme=theme)
+
+
+def screen_stylesheet(theme: Theme) -> str:
+    """Screen overrides of the live preview (``followup serve``): one continuous column, no printed page numbers."""
+    return _environment().get_template("serve.css.j2").render(theme=theme)

@@ -50,15 +50,15 @@ class BlockedURL(ValueError):
     pass
 
 
-def resolve_allowed(url: str) -> Path:
-    """The real file behind a ``file:`` URL if it lies inside fonts/ or layouts/, else raise."""
+def resolve_allowed(url: str, allowed_dirs=None) -> Path:
+    """The real file behind a ``file:`` URL if it lies inside fonts/ or layouts/ (or ``allowed_dirs``), else raise."""
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
     if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
         raise BlockedURL(f"blocked URL {url!r}: only the project's fonts and layouts may be loaded")
     real = Path(os.path.realpath(unquote(parts.path)))
-    for allowed in ALLOWED_DIRS:
+    for allowed in ALLOWED_DIRS if allowed_dirs is None else allowed_dirs:
         base = Path(os.path.realpath(allowed))
         if real.is_relative_to(base) and real.is_file():
             return real
