@@ -2,8 +2,9 @@
 
 Every size, margin, width and font comes from the theme (``compiler.theme``),
 every label from the document. Named styles for every kind of paragraph (no direct formatting where a style
-should be), heading levels for pillar/policy/category, a real Word TOC field
-whose entries link to ``_Toc`` bookmarks and carry cached ``PAGEREF`` numbers
+should be), heading levels for pillar/policy/category, a table of contents in
+two columns (a Table of Contents content control) whose entries link to
+``_Toc`` bookmarks and carry cached ``PAGEREF`` numbers
 (from the page map it is given: this module lays nothing out; ``toc_bookmarks``
 tells a pager which bookmark stands for which anchor), a repeating header row,
 fixed column widths, footer page numbers, and fixed zip timestamps.
@@ -45,8 +46,8 @@ TWIPS_PER_MM = 1440 / 25.4
 PT_PER_MM = 72 / 25.4
 BOOKMARK_PREFIX = "_Toc"
 HANDLE_PREFIX = "followup"
-COLUMN_BREAK = False
 CELL_KEEP = False
+TOC_NUMBER_EM = 2  # room kept for a TOC entry's page number (two half-width digits and a gap)
 HANDLE_BOOKMARK = "fu_"  # fu_1, fu_2 … in document order; the handle map says which field each one is
 HANDLE_BOOKMARK_BASE = 100000  # bookmark ids of the handles, clear of the TOC bookmarks' ids
 # Latin words and numbers (with the marks inside them: 4.0, 2,001, 100%, Post Merger): tagged en-US.
@@ -169,6 +170,8 @@ class _Styles:
             st = para(f"toc {level}", font=font, bold=bold, left=indent, first=first, before=before * mm,
                       size_pt=toc_size, keep_next=keep)
             st.paragraph_format.tab_stops.add_tab_stop(self.toc_width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+            # a long entry wraps before the page numbers' room; the tab still reaches the column's edge
+            st.paragraph_format.right_indent = Pt(TOC_NUMBER_EM * (toc_size or size))
         para("Heading 1", font=head_font, bold=True, size_pt=h.pillar_pt, after=sp.pillar_after * mm, keep_next=True)
         para("Heading 2", font=head_font, bold=True, size_pt=h.policy_pt, after=sp.policy_after * mm, keep_next=True)
         para("Heading 3", font=head_font, bold=True, size_pt=h.category_pt, after=sp.category_after * mm, keep_next=CELL_KEEP)
@@ -308,45 +311,59 @@ class _Writer:
 
     # --- front matter --------------------------------------------------------
     def front(self) -> None:
+        """The contents as a borderless table of one cell per column (split where the PDF splits them),
+        in a Table of Contents content control: one paragraph per entry, a hyperlink to the heading's
+        ``_Toc`` bookmark and a ``PAGEREF`` field with the cached page number. No TOC field: LibreOffice
+        lays a TOC field out as an index in one full-width column whatever the columns or table around
+        it; without one it keeps the table's columns and recomputes every ``PAGEREF``. Word offers
+        "Update Table" on the content control."""
         from compiler.writers.html import toc_columns
 
-        docx, src = self.docx, self.src
-        entries = src.toc
-        columns = toc_columns(entries)
-        second = columns[1][0].anchor if len(columns) > 1 and COLUMN_BREAK else None
-        for i, e in enumerate(entries):
-            p = self.add(docx, f"toc {e.level}")
-            if e.anchor == second:
-                br = _el("w:r")
-                br.append(_el("w:br", type="column"))
-                p._p.append(br)
-            if i == 0:
-                begin = _el("w:r")
-                begin.append(_el("w:fldChar", fldCharType="begin"))
-                p._p.append(begin)
-                r = _el("w:r")
-                instr = _el("w:instrText")
-                instr.set(qn("xml:space"), "preserve")
-                instr.text = ' TOC \\o "1-3" \\h \\z \\u '
-                r.append(instr)
-                p._p.append(r)
-                sep = _el("w:r")
-                sep.append(_el("w:fldChar", fldCharType="separate"))
-                p._p.append(sep)
-            link = _el("w:hyperlink", anchor=self.bookmark_name(e.anchor), history="1")
-            p._p.append(link)
-            holder = self.restyle(docx.add_paragraph(), f"toc {e.level}")  # temporary paragraph to build runs
-            self.text(holder, e.label)
-            holder.add_run().add_tab()
-            self.add_field(holder, f"PAGEREF {self.bookmark_name(e.anchor)} \\h", str(self.pages.get(e.anchor, "") or ""))
-            for child in list(holder._p):
-                if child.tag == qn("w:r"):
-                    link.append(child)
-            holder._p.getparent().remove(holder._p)
-            if i == len(entries) - 1:
-                end = _el("w:r")
-                end.append(_el("w:fldChar", fldCharType="end"))
-                p._p.append(end)
+        columns = toc_columns(self.src.toc)
+        gap = round(self.s.spacing_mm.toc_column_gap * TWIPS_PER_MM)
+        width = round(self._styles.toc_width.twips)
+        table = self.docx.add_table(rows=1, cols=len(columns))
+        tblpr = table._tbl.tblPr
+        borders = _el("w:tblBorders")
+        for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+            borders.append(_el(f"w:{side}", val="nil"))
+        tblpr.append(borders)
+        mar = _el("w:tblCellMar")
+        for side in ("top", "left", "bottom", "right"):
+            mar.append(_el(f"w:{side}", w=0, type="dxa"))
+        tblpr.append(mar)
+        self.cell_width(table, [width + (gap if n < len(columns) - 1 else 0) for n in range(len(columns))])
+        sdt, pr, content = _el("w:sdt"), _el("w:sdtPr"), _el("w:sdtContent")
+        gallery = _el("w:docPartObj")
+        gallery.append(_el("w:docPartGallery", val="Table of Contents"))
+        gallery.append(_el("w:docPartUnique"))
+        pr.append(gallery)
+        sdt.append(pr)
+        sdt.append(content)
+        table._tbl.addprevious(sdt)
+        content.append(table._tbl)
+        for n, (cell, entries) in enumerate(zip(table.rows[0].cells, columns), 1):
+            if n < len(columns):
+                right = _el("w:tcMar")
+                right.append(_el("w:right", w=gap, type="dxa"))
+                cell._tc.get_or_add_tcPr().append(right)
+            placeholder = cell.paragraphs[0]
+            for e in entries:
+                self.toc_entry(cell, e)
+            placeholder._p.getparent().remove(placeholder._p)
+
+    def toc_entry(self, container, e: d.TocEntry) -> None:
+        p = self.add(container, f"toc {e.level}")
+        link = _el("w:hyperlink", anchor=self.bookmark_name(e.anchor), history="1")
+        p._p.append(link)
+        holder = self.restyle(container.add_paragraph(), f"toc {e.level}")  # temporary paragraph to build runs
+        self.text(holder, e.label)
+        holder.add_run().add_tab()
+        self.add_field(holder, f"PAGEREF {self.bookmark_name(e.anchor)} \\h", str(self.pages.get(e.anchor, "") or ""))
+        for child in list(holder._p):
+            if child.tag == qn("w:r"):
+                link.append(child)
+        holder._p.getparent().remove(holder._p)
 
     # --- body ------------------------------------------------------------------
     def heading(self, text: str, level: int, anchor: str, handle: str, page_break: bool = False):
@@ -571,11 +588,6 @@ class _Writer:
         cp.comments = ""
         cp.keywords = ""
 
-    def columns(self, section, count: int) -> None:
-        cols = _child(section._sectPr, "w:cols")
-        cols.set(qn("w:num"), str(count))
-        cols.set(qn("w:space"), str(int(self.s.spacing_mm.toc_column_gap * TWIPS_PER_MM)))
-
     def write(self) -> bytes:
         title = self.docx.sections[0]
         self.page_setup(title)
@@ -586,13 +598,8 @@ class _Writer:
         self.add(self.docx, "Title", self.src.title, "document:title")
         self.add(self.docx, "FU As Of", self.src.as_of, "document:as_of")
         self.add(self.docx, "TOC Heading", self.src.labels.toc_title)
-        toc = self.docx.add_section(WD_SECTION.CONTINUOUS)  # the contents in two columns
-        self.columns(toc, 2)
         self.front()
-        balance = self.docx.add_section(WD_SECTION.CONTINUOUS)  # ends the two columns: Word balances them
-        self.columns(balance, 1)
         body = self.docx.add_section(WD_SECTION.NEW_PAGE)
-        self.columns(body, 1)
         self.page_setup(body)
         self.footer(body)
         self.body()
