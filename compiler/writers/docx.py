@@ -307,6 +307,9 @@ class _Writer:
         t = _el("w:t")
         t.text = cached
         run_with(t)
+        rpr = _el("w:rPr")
+        rpr.append(_el("w:lang", val="en-US", eastAsia="en-US"))
+        t.addprevious(rpr)
         run_with(_el("w:fldChar", fldCharType="end"))
 
     # --- front matter --------------------------------------------------------
@@ -572,8 +575,11 @@ class _Writer:
             mark = section.footer.add_paragraph()
             self.text(mark, self.src.preview)
             mark.alignment = WD_ALIGN_PARAGRAPH.LEFT
-        pg = _el("w:pgNumType", start=1)
-        section._sectPr.find(qn("w:cols")).addprevious(pg)  # schema order: pgNumType before cols
+        pg = section._sectPr.find(qn("w:pgNumType"))  # copied from the front section, which starts at 0
+        if pg is None:
+            pg = _el("w:pgNumType")
+            section._sectPr.find(qn("w:cols")).addprevious(pg)  # schema order: pgNumType before cols
+        pg.set(qn("w:start"), "1")
 
     def properties(self) -> None:
         cp = self.docx.core_properties
@@ -599,6 +605,9 @@ class _Writer:
         self.add(self.docx, "FU As Of", self.src.as_of, "document:as_of")
         self.add(self.docx, "TOC Heading", self.src.labels.toc_title)
         self.front()
+        # the front page is page 0, so printed page 1 follows an even page: LibreOffice would otherwise
+        # insert a blank page before it (odd numbers are right-hand pages there; Word has no such rule)
+        title._sectPr.find(qn("w:cols")).addprevious(_el("w:pgNumType", start=0))
         body = self.docx.add_section(WD_SECTION.NEW_PAGE)
         self.page_setup(body)
         self.footer(body)
