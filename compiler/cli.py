@@ -227,6 +227,8 @@ def _output_options(fn):
         sources_option, out_option, format_option,
         click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る"),
         click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る"),
+        click.option("--no-embed-fonts", "no_embed_fonts", is_flag=True,
+                     help="DOCX にフォントを埋め込まない（小さくなるが、BIZ UD フォントの無い環境では表示が崩れる）"),
         click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない"),
     )):
         fn = option(fn)
@@ -234,7 +236,7 @@ def _output_options(fn):
 
 
 def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: bool, quiet: bool, strict: bool,
-         **request) -> None:
+         no_embed_fonts: bool = False, **request) -> None:
     """Build a request, run the pipeline, write the files all or nothing, report."""
     from compiler.pipeline import Request, run
 
@@ -245,7 +247,8 @@ def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: b
 
     diags = Diagnostics(strict=strict)
     with interrupt.handled():  # SIGTERM/SIGHUP/SIGINT: helpers stopped, temporaries removed, exit 128 + signal
-        built, written = run(Request(sources=sources, formats=formats, progress=_progress(quiet), **request),
+        built, written = run(Request(sources=sources, formats=formats, progress=_progress(quiet),
+                                     embed_fonts=not no_embed_fonts, **request),
                              Path(out) if out else OUTPUT_DIR, diags)
     _report(diags, fmt, sources)
     if diags.has_errors or not written:

@@ -62,6 +62,7 @@ class Request:
     libreoffice_pages: bool = False
     pdf_variant: str = "default"  # a key of PDF_VARIANTS
     ministries: tuple[str, ...] | None = None
+    embed_fonts: bool = True  # DOCX: embed the subset fonts
     progress: Callable[[str], None] = field(default=lambda message: None, compare=False)
 
     @property
@@ -186,15 +187,19 @@ def _worker_main(conn, parent: int, fn, args) -> None:
         conn.close()
 
 
-def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics) -> tuple[dict[str, bytes], list[str]]:
+def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
+           revision: str | None = None) -> tuple[dict[str, bytes], list[str]]:
     """The requested formats of one document, as {suffix: bytes}, and notes for the user.
 
     Whatever happens (an error, an interrupt), the helpers started here are
     stopped before it returns: the LibreOffice page pass, the DOCX worker and
     WeasyPrint's temporary font folder."""
     from contextlib import ExitStack
+    from functools import partial
 
     from compiler.writers import docx as docx_writer
+
+    write_docx = partial(docx_writer.write, embed_fonts=request.embed_fonts, revision=revision)
 
     out: dict[str, bytes] = {}
     notes: list[str] = []
@@ -206,7 +211,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics) ->
 
             request.progress("LibreOffice で DOCX のページ番号を測っています")
             try:
-                lo_job = libreoffice.Job(docx_writer.write(doc, theme), theme)
+                lo_job = libreoffice.Job(write_docx(doc, theme), theme)
             except libreoffice.LibreOfficeMissing as exc:
                 diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", Span("document.yaml"),
                             f"sudo apt-get install {exc} を実行してください。")
@@ -221,7 +226,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics) ->
             cleanup.callback(laid.close)
         worker = None
         if want_docx and lo_job is None:
-            worker = _Worker(docx_writer.write, doc, theme, laid.page_map)
+            worker = _Worker(write_docx, doc, theme, laid.page_map)
             cleanup.callback(worker.stop)
             notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
         if want_pdf:
@@ -237,7 +242,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics) ->
             except RuntimeError as exc:
                 diags.error("E051", f"LibreOffice での組版に失敗しました（{exc}）。", doc.pillars[0].span if doc.pillars else None)
                 return {}, notes
-            out["docx"] = docx_writer.write(doc, theme, pages)
+            out["docx"] = write_docx(doc, theme, pages)
     return out, notes
 
 
@@ -262,8 +267,9 @@ def build(request: Request, diags: Diagnostics) -> Built:
             return built
         targets = [("preview/", v.document, v.stem) for v in chosen]
     files: dict[str, bytes] = {}
+    revision = source_revision(Path(request.sources)) if "docx" in request.formats else None
     for folder, target, stem in targets:
-        rendered, notes = render(target, theme, request, diags)
+        rendered, notes = render(target, theme, request, diags, revision)
         if diags.has_errors:
             return built
         for suffix, data in rendered.items():

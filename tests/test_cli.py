@@ -173,3 +173,14 @@ def test_every_diagnostic_code_is_documented():
 
     doc = (ROOT / "docs" / "source-format.md").read_text(encoding="utf-8")
     assert [c for c in CODES if f"| {c} |" not in doc] == []
+
+
+def test_no_embed_fonts_writes_a_docx_without_font_parts(mini, tmp_path):
+    import zipfile
+
+    for flag, out in (("--no-embed-fonts", tmp_path / "plain"), (None, tmp_path / "embedded")):
+        args = ["build", "--sources", mini, "--out", out, "--no-pdf", "-q"] + ([flag] if flag else [])
+        assert invoke(*args).exit_code == 0
+    fonts = {out.name: [n for n in zipfile.ZipFile(next(out.glob("*.docx"))).namelist() if n.endswith(".odttf")]
+             for out in (tmp_path / "plain", tmp_path / "embedded")}
+    assert fonts["plain"] == [] and len(fonts["embedded"]) == 4

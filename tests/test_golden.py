@@ -42,7 +42,10 @@ def test_docx_paragraph_and_cell_text(mini_build):
 
     document = docx.Document(str(mini_build / "mini.docx"))
     lines = []
-    for block in document.element.body.iterchildren():
+    blocks = []
+    for block in document.element.body.iterchildren():  # content controls hold blocks too (the contents)
+        blocks.extend(block.find(qn("w:sdtContent")).iterchildren() if block.tag == qn("w:sdt") else [block])
+    for block in blocks:
         if block.tag == qn("w:p"):
             text = "".join(t.text or "" for t in block.iter(qn("w:t")))
             if text:

@@ -3,8 +3,9 @@
 Used by release builds (and ``--libreoffice-pages``): LibreOffice reports the
 page of every bookmark, which the DOCX writer's public ``toc_bookmarks`` maps
 back to anchors, so the DOCX can be written again with true numbers in its
-table of contents. LibreOffice sees the project's fonts through a private
-fontconfig file that maps the Windows family names to the shipped files.
+table of contents. The DOCX carries its fonts (embedded, under the shipped
+files' own family names); LibreOffice also sees fonts/ through a private
+fontconfig file, so a DOCX written without embedded fonts lays out the same.
 
 The page pass runs in its own process group (``start_new_session``), which
 ``Job.stop`` kills as a whole (the script, soffice and soffice.bin) and which
@@ -42,18 +43,15 @@ def available() -> bool:
     return r.returncode == 0
 
 
-def fontconfig_file(directory: Path, theme: Theme) -> Path:
-    """A fontconfig file adding fonts/ and aliasing the Word family names to the shipped fonts."""
-    aliases = {theme.fonts.word_text: "BIZ UDMincho", theme.fonts.word_heading: "BIZ UDGothic"}
-    rules = "".join(
-        f'<alias binding="same"><family>{word}</family><prefer><family>{real}</family></prefer></alias>'
-        for word, real in aliases.items() if word != real
-    )
+def fontconfig_file(directory: Path, theme: Theme | None = None, fonts_dir: Path | None = FONTS_DIR,
+                    system: bool = True) -> Path:
+    """A fontconfig file seeing ``fonts_dir`` (the shipped fonts), and the system's fonts unless ``system`` is false."""
+    include = '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>' if system else ""
+    folder = f"<dir>{fonts_dir}</dir>" if fonts_dir else ""
     conf = directory / "fonts.conf"
     conf.write_text(
         '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
-        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
-        f"<dir>{FONTS_DIR}</dir><cachedir>{directory / 'fc-cache'}</cachedir>{rules}</fontconfig>",
+        f"{include}{folder}<cachedir>{directory / 'fc-cache'}</cachedir></fontconfig>",
         encoding="utf-8",
     )
     return conf
@@ -62,7 +60,8 @@ def fontconfig_file(directory: Path, theme: Theme) -> Path:
 class Job:
     """One LibreOffice layout running in the background (so the PDF can be laid out meanwhile)."""
 
-    def __init__(self, docx: bytes, theme: Theme, pdf_out: Path | None = None):
+    def __init__(self, docx: bytes, theme: Theme, pdf_out: Path | None = None, fontconfig: Path | None = None):
+        """``fontconfig``: the fontconfig file LibreOffice runs with (default: the system's fonts and fonts/)."""
         if not available():
             raise LibreOfficeMissing(PACKAGES)
         self._tmp = tempfile.TemporaryDirectory(prefix="followup-lo-")
@@ -70,7 +69,7 @@ class Job:
         src = tmpdir / "in.docx"
         src.write_bytes(docx)
         self._out = tmpdir / "pages.json"
-        env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig_file(tmpdir, theme)), HOME=str(tmpdir),
+        env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig or fontconfig_file(tmpdir, theme)), HOME=str(tmpdir),
                    TMPDIR=str(tmpdir))  # LibreOffice's own temporary files go where stop() removes them
         env["FOLLOWUP_PARENT_PID"] = str(os.getpid())
         env.pop("PYTHONPATH", None)

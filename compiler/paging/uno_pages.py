@@ -65,6 +65,8 @@ def main():
         bookmarks = doc.getBookmarks()
         pages = {}
         for name in bookmarks.getElementNames():
+            if name.startswith("fu_"):  # the DOCX writer's field handles: no page needed
+                continue
             cursor.gotoRange(bookmarks.getByName(name).getAnchor(), False)
             pages[name] = cursor.getPage()
         cursor.jumpToLastPage()

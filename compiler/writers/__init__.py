@@ -21,6 +21,8 @@ from compiler.theme import Theme
 class WriteOptions:
     pdf_variant: str | None = None  # None (tagged PDF 1.7), "pdf/ua-1" or "pdf/a-2b"
     identifier: bytes | None = None  # pins the PDF file identifier (reproducible releases)
+    embed_fonts: bool = True  # DOCX: embed the subset fonts
+    revision: str | None = None  # DOCX: revision of the sources, recorded in the package
 
 
 def _html(doc: Document, theme: Theme, pages: PageMap, options: WriteOptions) -> bytes:
@@ -38,7 +40,7 @@ def _pdf(doc: Document, theme: Theme, pages: PageMap, options: WriteOptions) -> 
 def _docx(doc: Document, theme: Theme, pages: PageMap, options: WriteOptions) -> bytes:
     from compiler.writers import docx
 
-    return docx.write(doc, theme, pages)
+    return docx.write(doc, theme, pages, options.embed_fonts, options.revision)
 
 
 WRITERS: dict[str, Callable[[Document, Theme, PageMap, WriteOptions], bytes]] = {
