@@ -39,6 +39,11 @@ def _canonical(text: str, registry: Registry) -> frozenset[str]:
     return frozenset(c for c in (registry.lookup(n) for n in split_ministries(text)) if c)
 
 
+def category_anchor(policy_id: str, n: int) -> str:
+    """The anchor of the ``n``-th category (in order of first appearance) of a policy: a TOC target."""
+    return f"cat-{policy_id}-{n}"
+
+
 def _bracket(pair, text: str) -> str:
     return f"{pair[0]}{text}{pair[1]}"
 
@@ -117,7 +122,7 @@ class _Resolver:
                     cat_anchor = None
                     if m.category not in seen_categories:
                         seen_categories.add(m.category)
-                        cat_anchor = f"cat-{vpol.model.id}-{len(seen_categories)}"
+                        cat_anchor = category_anchor(vpol.model.id, len(seen_categories))
                     status, mentioned = self.status(m)
                     rows.append(d.Row(
                         item_id=m.id,
