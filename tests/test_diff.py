@@ -268,7 +268,12 @@ def test_pdf_and_docx_show_both_sides(pair, tmp_path):
     docx, = out.glob("*.docx")
     import docx as python_docx
 
-    underlined = [r.text for p in python_docx.Document(str(docx)).tables[0]._cells for para in [p] for q in p.paragraphs
+    underlined = [r.text for cell in python_docx.Document(str(docx)).tables[0]._cells for q in cell.paragraphs
                   for r in q.runs if r.underline]
     assert "160.2億円" in underlined and "157.7億円" in underlined
-    assert "（削る）" in "".join(docx_paragraphs(docx)) or any("（削る）" in c.text for c in python_docx.Document(str(docx)).tables[0]._cells)
+    docx_text = "".join(docx_paragraphs(docx))
+    assert "（削る）" in docx_text and "己の取組を進める。" in docx_text
+    assert "戊の取組を進める。" not in text  # an unchanged item is left out …
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--out", str(out), "--all", "--no-docx"])
+    assert result.exit_code == 0, result.output
+    assert "戊の取組を進める。" in "".join(pdf_pages(pdf))  # … unless --all

@@ -136,10 +136,10 @@ def compare(old_doc: dict, new_doc: dict) -> tuple[list[dict], list[dict]]:
                 spans.append({"target": target, "id": ident, "span": n["at"]["span"]})
         if record["kind"]:
             records.append(record)
-    return _ordered(records, old, new), spans
+    return ordered(records, old, new), spans
 
 
-def _ordered(records: list[dict], old: dict, new: dict) -> list[dict]:
+def ordered(records: list[dict], old: dict, new: dict) -> list[dict]:
     """Document order of NEW; a removed element goes after the element that preceded it in OLD."""
     position = {key: i for i, key in enumerate(new)}
     old_keys = list(old)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compiler.diff import fields as F
-from compiler.diff.align import _ordered, elements
+from compiler.diff.align import ordered, elements
 from compiler.diff.chardiff import Segments, spans
 from compiler.diff.report import KIND_LABELS, KINDS, Report, elements_cache
 
@@ -160,7 +160,7 @@ def _records(report: Report, full: bool) -> list[dict]:
              for key, e in new_el.items() if key not in seen and key[0] in ("policy", "item")
              and (report.ministry is None or key[0] == "item"
                   and report.ministry in set(e["json"]["responsible"]) | set(e["json"]["mentioned"]))]
-    return _ordered(report.changes + extra, old_el, new_el)
+    return ordered(report.changes + extra, old_el, new_el)
 
 
 def summary_line(report: Report) -> str:
