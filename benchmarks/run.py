@@ -14,7 +14,7 @@ size of the process (``ru_maxrss`` from ``os.wait4``; on Linux it is the
 largest of the process and the children it waited for, e.g. LibreOffice in a
 release build, not their sum).
 
-Cases: ``check``; ``build`` (PDF and DOCX), PDF only and DOCX only; a
+Cases: ``check``; ``diff`` of the sources against themselves (≤ 2× check); ``build`` (PDF and DOCX), PDF only and DOCX only; a
 one-ministry ``preview``; ``build --release`` (with the LibreOffice page
 pass); ``build`` of synthetic documents 4x and 10x as long as the official
 one; the size of the official PDF; and ``serve``: the time from saving an
@@ -185,7 +185,7 @@ class Case:
 
 def measure(case: Case, followup: str, sources: Path, work: Path, env: dict[str, str], runs: int,
             warmup: bool, log) -> None:
-    argv = [followup, *case.args, "--sources", str(sources)]
+    argv = [followup, *(str(sources) if a == "{sources}" else a for a in case.args), "--sources", str(sources)]
     if case.out:
         case.out_dir = work / "out" / case.key
         argv += ["--out", str(case.out_dir)]
@@ -419,6 +419,9 @@ def render_table(cases: list[Case], items: dict[str, int], pdf: Path | None, off
             ok = med <= TARGET_BUILD_S
         elif c.key == "preview":
             ok = med <= TARGET_PREVIEW_S
+        elif c.key == "diff" and by_key.get("check") and by_key["check"].runs:
+            ok = med <= 2 * by_key["check"].median
+            out = f"{med / by_key['check'].median:.1f}× check" + ("; " + out if out else "")
         elif c.key == "release":
             ok = med <= TARGET_RELEASE_S
         elif c.key == "serve":
@@ -494,6 +497,8 @@ def build_cases(ministry: str) -> list[Case]:
         Case("build", "build (PDF + DOCX)", ["build", "-q"], target=f"≤ {TARGET_BUILD_S} s"),
         Case("build-pdf", "build, PDF only", ["build", "--no-docx", "-q"]),
         Case("build-docx", "build, DOCX only", ["build", "--no-pdf", "-q"]),
+        Case("diff", "diff of the sources against themselves (JSON)", ["diff", "{sources}", "{sources}", "--format", "json"],
+             out=False, target="≤ 2 × check"),
         Case("preview", f"preview ({ministry})", ["preview", "-m", ministry, "-q"], target=f"≤ {TARGET_PREVIEW_S} s"),
         Case("release", "build --release (LibreOffice pass)", ["build", "--release", "-q"],
              target=f"≤ {TARGET_RELEASE_S} s", quick=False),

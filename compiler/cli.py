@@ -1,6 +1,6 @@
 """Command line (click): turns arguments into a pipeline request, prints diagnostics, sets the exit status.
 
-Commands: build, preview, check, dump, ministries, fmt, serve, where, new, schema, status.
+Commands: build, preview, check, dump, ministries, fmt, diff, serve, where, new, schema, status.
 Exit status: 0 success, 1 errors in the sources (or the outputs cannot be written),
 2 wrong usage, 3 an internal failure of the tool, 130 / 143 interrupted by SIGINT / SIGTERM.
 Messages are Japanese; no traceback reaches the user.
@@ -459,6 +459,85 @@ def status(sources: Path, fmt: str, ministries: tuple[str, ...]) -> None:
         for e in entries:
             state = "空" if e.state == "empty" else f"古い（最新の年 {e.latest}年）"
             click.echo(f"  {e.row.number} {_shown_path(Path(sources) / e.row.span.file)}:1 {state}")
+@click.argument("old")
+@click.argument("new")
+@click.option("--sources", "sources", type=click.Path(path_type=Path, file_okay=False), default=SOURCES_DIR,
+              show_default="sources/", help="版を指定したときに読む原稿（git リポジトリの中のフォルダ）")
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="新旧対照表（PDF・DOCX）の出力先（既定は output/diff/）")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text は要約を表示して PDF・DOCX を作る。json は変更一覧を標準出力に出す（ファイルは作らない）")
+@click.option("--ministry", "-m", "ministry", default=None, help="この府省庁の取組方針の変更だけにする")
+@click.option("--all", "show_all", is_flag=True, help="変更のない取組方針も表に載せる")
+@click.option("--pdf/--no-pdf", "want_pdf", default=True, help="PDF を作る")
+@click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る")
+def diff(old: str, new: str, sources: Path, out: Path | None, fmt: str, ministry: str | None, show_all: bool,
+         want_pdf: bool, want_docx: bool) -> None:
+    """二つの版（原稿のフォルダまたは git の版）を比べ、新旧対照表を作ります。例: followup diff r5-02 HEAD"""
+    import json
+
+    from compiler.diff import load_release
+    from compiler.diff.report import Report
+    from compiler.diff.revision import RevisionError
+
+    diags = Diagnostics()
+    releases = []
+    for spec in (old, new):
+        try:
+            release = load_release(spec, sources, diags)
+        except RevisionError as exc:
+            click.echo(f"エラー: {exc}", err=True)
+            sys.exit(2)
+        _report(diags, "text", Path(spec) if Path(spec).is_dir() else sources)
+        if release.document is None:
+            click.echo(f"「{spec}」の原稿にエラーがあるため比べられません。", err=True)
+            sys.exit(1)
+        diags = Diagnostics()
+        releases.append(release)
+    report = Report.build(releases[0].label, releases[1].label, releases[0].document, releases[1].document)
+    if not report.verify():
+        click.echo("内部エラー: 変更一覧を旧版に当てても新版になりません。開発担当に知らせてください。", err=True)
+        sys.exit(3)
+    if ministry:
+        canonical = releases[1].registry.lookup(ministry) or releases[0].registry.lookup(ministry)
+        if canonical is None:
+            click.echo(f"府省庁「{ministry}」は登録されていません（followup ministries で一覧できます）。", err=True)
+            sys.exit(2)
+        report = report.only(canonical)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+        return
+    from compiler.diff.summary import summary
+
+    click.echo(summary(report))
+    if not (want_pdf or want_docx):
+        return
+    from compiler.diff import render
+    from compiler.document import from_json
+    from compiler.output import UnsafePath, WriteFailed, safe_child, write_all
+    from compiler.theme import load_theme
+
+    theme = load_theme()
+    model = render.table(report, show_all)
+    folder = Path(out) if out else OUTPUT_DIR / "diff"
+    stem = f"{report.new['output_name']}_新旧対照表" + (f"_{report.ministry}" if report.ministry else "")
+    files = {}
+    try:
+        if want_pdf:
+            files[safe_child(folder, f"{stem}.pdf")] = render.pdf(model, theme)
+        if want_docx:
+            from compiler.diff import docx as diff_docx
+
+            files[safe_child(folder, f"{stem}.docx")] = diff_docx.write(model, from_json(report.new), theme)
+        written = write_all(files)
+    except UnsafePath:
+        click.echo(f"出力ファイル名「{stem}」はフォルダの外を指すため使えません。", err=True)
+        sys.exit(1)
+    except WriteFailed as exc:
+        click.echo(f"出力を書き込めません（{exc.reason}: {exc.path}）。前回の出力はそのままです。", err=True)
+        sys.exit(1)
+    for path in written:
+        click.echo(f"出力: {path}（{path.stat().st_size:,} バイト）", err=True)
 
 
 def _register_fmt() -> None:

@@ -65,6 +65,11 @@ def ministry_text(text: str, registry: Registry) -> str:
     return "".join(f"{sep}{registry.lookup(name) or name}{suffix}" for sep, name, suffix in ministry_parts(text))
 
 
+def category_anchor(policy_id: str, n: int) -> str:
+    """The anchor of the ``n``-th category (in order of first appearance) of a policy: a TOC target."""
+    return f"{ANCHOR_CATEGORY}{policy_id}.{n}"
+
+
 def _bracket(pair, text: str) -> str:
     return f"{pair[0]}{text}{pair[1]}"
 
@@ -145,7 +150,7 @@ class _Resolver:
                     category = nfc(m.category)
                     if category not in seen_categories:
                         seen_categories.add(category)
-                        cat_anchor = f"{ANCHOR_CATEGORY}{vpol.model.id}.{len(seen_categories)}"
+                        cat_anchor = category_anchor(vpol.model.id, len(seen_categories))
                     status, mentioned = self.status(m)
                     rows.append(d.Row(
                         item_id=m.id,
