@@ -71,7 +71,11 @@ class ProjectBlock(Strict):
 
 
 class ReprintBlock(Strict):
+    """A project shown again by id. ``budget`` (this occurrence's own budget lines, possibly
+    none: ``budget: []``) replaces the first occurrence's when given."""
+
     reprint: Id
+    budget: TextList | None = None
 
 
 class BulletsBlock(Strict):

@@ -59,10 +59,12 @@ class _Resolver:
         if isinstance(block, models.ReprintBlock):
             key = block.reprint
             source = self.projects[key]
+            budget = source.budget if block.budget is None else block.budget
         else:
             key = block.id or f"{item_id}#{index}"
             source = block
-        return d.ProjectBlock(mk.project, source.project, tuple(_bracket(mk.budget, b) for b in source.budget), "", key)
+            budget = block.budget
+        return d.ProjectBlock(mk.project, source.project, tuple(_bracket(mk.budget, b) for b in budget), "", key)
 
     # --- lists ----------------------------------------------------------------
     def entries(self, entries, numbered: bool, level: int) -> tuple[d.ListItem, ...]:

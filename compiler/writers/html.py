@@ -22,6 +22,8 @@ tokens are protected here:
 * a mark and the character it belongs to: ※速, ○事
 * FULLWIDTH TILDE ～ and the character before it (Pango lets ～ start a line;
   WAVE DASH 〜 is already kept off the line start).
+* short Latin words joined by a hyphen: J-NEXUS, A-STEP, J-Bridge (Pango
+  breaks after the hyphen).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _UNIT = (r"円|ドル|%|％|件|回|社|名|人|者|号|次|割|倍|歳|代|日|
 _TOKENS = (
     rf"(?:明治|大正|昭和|平成|令和)(?:元|{_NUM})年(?:度|間)?",  # 令和4年, 令和4年度 (an era year)
     rf"（?[①-⑳]－{_NUM}）?",  # item numbers
+    r"[A-Za-z0-9]{1,12}(?:-[A-Za-z0-9]{1,12})+",  # hyphenated Latin words: J-Bridge, A-STEP
     rf"{_NUM}(?:年(?:度|間)?|月)",  # 2023年, 12月 (a day is a unit below)
     rf"第?{_NUM}(?:[兆億万千百](?:{_NUM})?)*(?:{_UNIT})?",  # amounts, counts (bare numbers are left alone)
     r"[［〔][^［］〔〕\s]{1,30}[］〕]",  # ministry tags
