@@ -312,8 +312,7 @@ class _Writer:
         self.docx.add_paragraph()
 
     def rows_table(self, policy: d.Policy) -> None:
-        total = self.text_width_twips()
-        left = int(round(total * self.s.table.commitment_width_percent / 100))
+        left, right = (int(round(w * TWIPS_PER_MM)) for w in self.s.column_widths_mm)  # as in the CSS
         table = self.docx.add_table(rows=1, cols=2)
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         self.borders(table, self.s.table.rule_pt, self.s.table.cell_padding_mm)
@@ -335,7 +334,7 @@ class _Writer:
                 continue
             self.commitment_cell(cells[0], row)
             self.status_cell(cells[1], row)
-        self.cell_width(table, [left, total - left])
+        self.cell_width(table, [left, right])
 
     def commitment_cell(self, cell, row: d.Row) -> None:
         first = cell.paragraphs[0]

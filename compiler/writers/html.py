@@ -52,19 +52,41 @@ NOBREAK_RE = re.compile(rf"(?:{'|'.join(_TOKENS)})～?|\S～")
 _BARE_NUMBER_RE = re.compile(rf"{_NUM}")
 
 
-def nobreak(text: str) -> Markup:
-    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``."""
+TAIL_CHARS = 3  # a paragraph's last line has at least this many characters where the layout can
+
+
+def nobreak(text: str, tail: int = 0) -> Markup:
+    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``.
+
+    With ``tail``, the last ``tail`` characters (and any token they cut into) are kept
+    together too, so that a paragraph never ends in a line of one or two characters: the
+    line before gives up a character or two instead."""
     out: list[str] = []
     last = 0
-    for m in NOBREAK_RE.finditer(text):
-        token = m.group(0)
-        if _BARE_NUMBER_RE.fullmatch(token):  # digits alone never break in Pango
-            continue
+    tokens = [m for m in NOBREAK_RE.finditer(text) if not _BARE_NUMBER_RE.fullmatch(m.group(0))]
+    cut = len(text)
+    if tail and len(text) > 2 * tail:
+        cut = len(text) - tail
+        for m in tokens:
+            if m.end() > cut:
+                cut = min(cut, m.start())
+    for m in tokens:  # digits alone never break in Pango
+        if m.start() >= cut:
+            break
         out.append(str(escape(text[last:m.start()])))
-        out.append(f'<span class="nb">{escape(token)}</span>')
+        out.append(f'<span class="nb">{escape(m.group(0))}</span>')
         last = m.end()
-    out.append(str(escape(text[last:])))
+    if cut < len(text):
+        out.append(str(escape(text[last:cut])))
+        out.append(f'<span class="nb">{escape(text[cut:])}</span>')
+    else:
+        out.append(str(escape(text[last:])))
     return Markup("".join(out))
+
+
+def nobreak_tail(text: str) -> Markup:
+    """``nobreak`` for the whole text of a paragraph: its last characters stay together."""
+    return nobreak(text, TAIL_CHARS)
 
 
 def _environment():
@@ -73,6 +95,7 @@ def _environment():
     env = Environment(loader=FileSystemLoader(str(LAYOUTS_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=False, lstrip_blocks=False)
     env.filters["nobreak"] = nobreak
+    env.filters["nobreak_tail"] = nobreak_tail
     env.globals["toc_columns"] = toc_columns
     env.globals["unknown_block"] = _unknown_block
     return env
