@@ -40,7 +40,7 @@ def _with_status(doc: d.Document, status: tuple) -> d.Document:
 
 SAMPLE_BLOCKS = {
     "project": d.ProjectBlock("○", "見本事業アルファ", ("【見本予算ベータ】",), "", "k"),
-    "list": d.ListBlock((d.ListItem("•", "見本箇条ガンマ", 1),)),
+    "list": d.ListBlock((d.ListItem("•", "見本箇条ガンマ", 1, paragraphs=("見本段落ガンマ二",)),)),
     "paragraph": d.ParagraphBlock("見本段落デルタ"),
     "note": d.NoteBlock("※", "見本注記イプシロン"),
     "ministry_tag": d.MinistryTagBlock("［見本府省ゼータ］"),
@@ -51,7 +51,7 @@ def _texts(block) -> list[str]:
     if isinstance(block, d.ProjectBlock):
         return [block.name, *block.budget]
     if isinstance(block, d.ListBlock):
-        return [it.text for it in block.items]
+        return [t for it in block.items for t in (it.text, *it.paragraphs)]
     return [block.text]
 
 

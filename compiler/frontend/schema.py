@@ -44,9 +44,11 @@ def _entry_kind(value: Any) -> str:
 
 
 class ListEntry(Strict):
-    """One bullet or numbered entry, optionally with a nested list."""
+    """One bullet or numbered entry, optionally with plain paragraphs under it (no marker,
+    aligned with its text) and a nested list."""
 
     text: Text
+    paragraphs: TextList = []
     bullets: list[EntryOrText] | None = None
     numbered: list[EntryOrText] | None = None
 

@@ -80,7 +80,7 @@ class _Resolver:
                     children = self.entries(e.bullets, False, level + 1)
                 elif e.numbered:
                     children = self.entries(e.numbered, True, level + 1)
-                out.append(d.ListItem(marker, e.text, level, children, numbered))
+                out.append(d.ListItem(marker, e.text, level, children, numbered, tuple(e.paragraphs)))
         return tuple(out)
 
     def status(self, item: models.ItemFile) -> tuple[tuple[d.Block, ...], frozenset[str]]:

@@ -152,6 +152,7 @@ class _Styles:
         for level in (1, 2, 3):
             for kind in ("Bullet", "Numbered"):
                 para(f"FU {kind} {level}", left=hang * level, hanging=hang, before=sp.between_list_items * mm)
+            para(f"FU Entry Paragraph {level}", left=hang * level, first=em, before=sp.between_list_items * mm)
         ch = styles.add_style("FU Item Number", WD_STYLE_TYPE.CHARACTER)
         _set_fonts(ch.element.get_or_add_rPr(), head_font, s.fonts.word_fallback)
         for level in (1, 2, 3):
@@ -358,6 +359,8 @@ class _Writer:
             level = min(it.level, 3)
             style = f"FU Numbered {level}" if it.numbered else f"FU Bullet {level}"
             self.marked(self.add(cell, style), it.marker, it.text)
+            for para in it.paragraphs:
+                self.add(cell, f"FU Entry Paragraph {level}", para)
             if it.children:
                 self.list_items(cell, it.children)
 
