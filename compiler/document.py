@@ -38,6 +38,7 @@ class ListItem:
     level: int  # 1 = outermost
     children: tuple["ListItem", ...] = ()
     numbered: bool = False  # an entry of a numbered list (①②③) rather than a bullet
+    paragraphs: tuple[str, ...] = ()  # plain paragraphs under the entry's text, before its children
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class Document:
 def _dump_items(entries, depth, out):
     for it in entries:
         out.append(f"{'  ' * depth}{it.marker} {it.text}")
+        out.extend(f"{'  ' * depth}  {p}" for p in it.paragraphs)
         _dump_items(it.children, depth + 1, out)
 
 
@@ -247,12 +249,12 @@ def _span_from(data) -> Span | None:
 
 def _item_json(it: ListItem) -> dict:
     return {"marker": it.marker, "text": it.text, "level": it.level, "numbered": it.numbered,
-            "children": [_item_json(c) for c in it.children]}
+            "paragraphs": list(it.paragraphs), "children": [_item_json(c) for c in it.children]}
 
 
 def _item_from(data) -> ListItem:
     return ListItem(data["marker"], data["text"], data["level"], tuple(_item_from(c) for c in data["children"]),
-                    data["numbered"])
+                    data["numbered"], tuple(data.get("paragraphs", ())))
 
 
 def _block_json(b) -> dict:

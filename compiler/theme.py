@@ -19,6 +19,7 @@ FONTS_DIR = PROJECT_ROOT / "fonts"
 SOURCES_DIR = PROJECT_ROOT / "sources"
 OUTPUT_DIR = PROJECT_ROOT / "output"
 SETTINGS_FILE = LAYOUTS_DIR / "settings.yaml"
+MM_PER_PT = 25.4 / 72
 
 
 class _M(BaseModel):
@@ -166,6 +167,32 @@ class Theme(_M):
     markers: Markers
     numbering: Numbering
     house_style: HouseStyle
+
+    @property
+    def column_content_em(self) -> tuple[int, int]:
+        """Text widths of the two table columns in whole characters of the text size.
+
+        The left column takes about ``commitment_width_percent`` of the text width, rounded to
+        the nearest whole em; the right column the whole ems left. A full line of Japanese
+        text then fills its column exactly (no fraction of a character left over at the right
+        edge, which justification would otherwise spread over the line)."""
+        available = self.page.text_width_mm - sum(self._cell_extras_mm())
+        em = self.text.size_pt * MM_PER_PT
+        left = round((self.page.text_width_mm * self.table.commitment_width_percent / 100
+                      - self._cell_extras_mm()[0]) / em)
+        return left, int((available + 1e-6) // em) - left
+
+    def _cell_extras_mm(self) -> tuple[float, float]:
+        """Padding and rules of a left and a right cell (the left one also has the table's left rule)."""
+        pad = 2 * self.table.cell_padding_mm.horizontal
+        rule = self.table.rule_pt * MM_PER_PT
+        return pad + 2 * rule, pad + rule
+
+    @property
+    def column_widths_mm(self) -> tuple[float, float]:
+        """Outer widths of the two columns (content, padding and rules), for the CSS and the DOCX."""
+        em = self.text.size_pt * MM_PER_PT
+        return tuple(round(n * em + extra, 3) for n, extra in zip(self.column_content_em, self._cell_extras_mm()))
 
 
 

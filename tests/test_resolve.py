@@ -127,3 +127,13 @@ def test_preview_keeps_numbers_marks_and_says_what_is_left_out(mini):
         "（①－1は他府省分のため省略）", "（①－2）", "（①－3）"]
     assert [e.label for e in view.toc] == ["1. 第一の柱", "① 最初の政策", "【分類甲】", "【分類乙】",
                                            "2. 第二の柱", "③ 三番目の政策", "【分類丁】"]
+
+
+def test_a_reprint_may_carry_its_own_budget_lines(mini):
+    item = mini / "10-alpha" / "10-first" / "020-first-b.yaml"
+    item.write_text(item.read_text(encoding="utf-8").replace(
+        "  - reprint: project-a\n", "  - reprint: project-a\n    budget:\n      - 今年度の予算：1億円\n"), encoding="utf-8")
+    doc = resolved(mini)
+    budgets = {row.item_id: b.budget for row in doc.rows() for b in row.status if hasattr(b, "budget")}
+    assert budgets["first-b"] == ("【今年度の予算：1億円】",)
+    assert budgets["second-a"] == budgets["first-a"] != budgets["first-b"]

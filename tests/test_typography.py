@@ -258,3 +258,14 @@ def test_nothing_touches_a_rule(crafted):
 def test_every_glyph_from_a_shipped_font(crafted):
     assert crafted.fonts <= {"FU-Mincho", "FU-Gothic", "FU-Gothic-Bold", "FU-Symbols"}, crafted.fonts
     assert crafted.arrow_fonts == {("➢", "FU-Symbols")}
+
+
+def test_hyphenated_latin_words_and_paragraph_tails_stay_together():
+    from compiler.writers.html import nobreak, nobreak_tail
+
+    assert '<span class="nb">J-Bridge</span>' in nobreak("J-Bridge等を活用")
+    assert '<span class="nb">A-STEP</span>' in nobreak("A-STEPで支援")
+    tail = nobreak_tail("事業承継・引継ぎ支援センターの支援")
+    assert tail.endswith('<span class="nb">の支援</span>')
+    # a token cut by the tail joins it whole
+    assert nobreak_tail("支援を実施した令和4年度").endswith('<span class="nb">令和4年度</span>')

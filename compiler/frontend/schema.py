@@ -45,11 +45,13 @@ def _entry_kind(value: Any) -> str:
 
 
 class ListEntry(Strict):
-    """One bullet or numbered entry, optionally with a nested list."""
+    """One bullet or numbered entry, optionally with plain paragraphs under it (no marker,
+    aligned with its text) and a nested list."""
 
     model_config = ConfigDict(json_schema_extra={"not": {"required": ["bullets", "numbered"]}})
 
     text: Text = Field(description="この項目の文章")
+    paragraphs: TextList = Field([], description="この項目の下に続く段落（記号なし）")
     bullets: list[EntryOrText] | None = Field(None, description="下位の箇条書き（numbered とは同時に書けません）")
     numbered: list[EntryOrText] | None = Field(None, description="下位の番号付きの項目（bullets とは同時に書けません）")
 
@@ -74,7 +76,11 @@ class ProjectBlock(Strict):
 
 
 class ReprintBlock(Strict):
+    """A project shown again by id. ``budget`` (this occurrence's own budget lines, possibly
+    none: ``budget: []``) replaces the first occurrence's when given."""
+
     reprint: Id = Field(description="再掲する事業の id（その事業の project ブロックの id）")
+    budget: TextList | None = Field(None, description="この再掲での予算の行（書かなければ最初の事業の予算。[] なら予算なし）")
 
 
 class BulletsBlock(Strict):

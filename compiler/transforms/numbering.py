@@ -90,10 +90,12 @@ class _Resolver:
         if isinstance(block, models.ReprintBlock):
             key = block.reprint
             source = self.projects[key]
+            budget = source.budget if block.budget is None else block.budget
         else:
             key = block.id or f"{item_id}#{index}"
             source = block
-        return d.ProjectBlock(mk.project, source.project, tuple(_bracket(mk.budget, b) for b in source.budget), "", key)
+            budget = block.budget
+        return d.ProjectBlock(mk.project, source.project, tuple(_bracket(mk.budget, b) for b in budget), "", key)
 
     # --- lists ----------------------------------------------------------------
     def entries(self, entries, numbered: bool, level: int) -> tuple[d.ListItem, ...]:
@@ -110,7 +112,7 @@ class _Resolver:
                     children = self.entries(e.bullets, False, level + 1)
                 elif e.numbered:
                     children = self.entries(e.numbered, True, level + 1)
-                out.append(d.ListItem(marker, e.text, level, children, numbered))
+                out.append(d.ListItem(marker, e.text, level, children, numbered, tuple(e.paragraphs)))
         return tuple(out)
 
     def status(self, item: models.ItemFile) -> tuple[tuple[d.Block, ...], frozenset[str]]:

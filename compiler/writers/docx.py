@@ -197,6 +197,7 @@ class _Styles:
             for kind in ("Bullet", "Numbered"):
                 para(f"FU {kind} {level}", left=s.text.hanging_em * (level - 1), hang=True,
                      before=sp.between_list_items * mm)
+            para(f"FU Entry Paragraph {level}", left=s.text.hanging_em * level, before=sp.between_list_items * mm)
         ch = styles.add_style("FU Item Number", WD_STYLE_TYPE.CHARACTER)
         _set_fonts(ch.element.get_or_add_rPr(), head_font)
         self.roles["FU Item Number"] = "heading"
@@ -441,8 +442,7 @@ class _Writer:
         self.add(self.docx, "FU Gap")
 
     def rows_table(self, policy: d.Policy) -> None:
-        total = self.text_width_twips()
-        left = int(round(total * self.s.table.commitment_width_percent / 100))
+        left, right = (int(round(w * TWIPS_PER_MM)) for w in self.s.column_widths_mm)  # as in the CSS
         table = self.docx.add_table(rows=1, cols=2)
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         self.borders(table, self.s.table.rule_pt, self.s.table.cell_padding_mm)
@@ -466,7 +466,7 @@ class _Writer:
                 continue
             self.commitment_cell(cells[0], row)
             self.status_cell(cells[1], row)
-        self.cell_width(table, [left, total - left])
+        self.cell_width(table, [left, right])
 
     def commitment_cell(self, cell, row: d.Row) -> None:
         first = cell.paragraphs[0]
@@ -493,6 +493,9 @@ class _Writer:
             here = path + (n,)
             p = self.marked(self.add(cell, style), it.marker, it.text)
             self.wrap(p, f"{handle}:items:{'.'.join(map(str, here))}")
+            for k, para in enumerate(it.paragraphs):
+                extra = self.add(cell, f"FU Entry Paragraph {level}", para)
+                self.wrap(extra, f"{handle}:items:{'.'.join(map(str, here))}:paragraphs:{k}")
             if it.children:
                 self.list_items(cell, it.children, handle, here)
 

@@ -22,6 +22,8 @@ tokens are protected here:
 * a mark and the character it belongs to: ※速, ○事
 * FULLWIDTH TILDE ～ and the character before it (Pango lets ～ start a line;
   WAVE DASH 〜 is already kept off the line start).
+* short Latin words joined by a hyphen: J-NEXUS, A-STEP, J-Bridge (Pango
+  breaks after the hyphen).
 
 No glyph may ever land outside its cell or the page, so protection has a
 limit: only tokens of at most ``NOBREAK_MAX`` characters are wrapped (a line
@@ -50,6 +52,7 @@ _UNIT = (r"円|ドル|%|％|件|回|社|名|人|者|号|次|割|倍|歳|代|日|
 _TOKENS = (
     rf"(?:明治|大正|昭和|平成|令和)(?:元|{_NUM})年(?:度|間)?",  # 令和4年, 令和4年度 (an era year)
     rf"（?[①-⑳]－{_NUM}）?",  # item numbers
+    r"[A-Za-z0-9]{1,12}(?:-[A-Za-z0-9]{1,12})+",  # hyphenated Latin words: J-Bridge, A-STEP
     rf"{_NUM}(?:年(?:度|間)?|月)",  # 2023年, 12月 (a day is a unit below)
     rf"第?{_NUM}(?:[兆億万千百](?:{_NUM})?)*(?:{_UNIT})?",  # amounts, counts (bare numbers are left alone)
     r"[［〔][^［］〔〕\s]{1,30}[］〕]",  # ministry tags
@@ -61,15 +64,14 @@ NOBREAK_MAX = 12  # longer tokens are left to the line breaker: protecting them 
 _GLUED = re.compile(r"[!-~]")  # ASCII glued to a token belongs to its word
 
 
-def nobreak(text: str) -> Markup:
-    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``.
+TAIL_CHARS = 3  # a paragraph's last line has at least this many characters where the layout can
 
-    A token takes the ASCII characters glued to it along (「3～5」 as one):
-    WeasyPrint cannot break a word that begins or ends inside a nowrap span,
-    so the whole word is either protected (when short) or not at all."""
+
+def _protected(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the tokens to keep unbroken, each with the ASCII glued to it, at most NOBREAK_MAX long."""
     spans = [(m.start(), m.end()) for m in NOBREAK_RE.finditer(text)
              if not _BARE_NUMBER_RE.fullmatch(m.group(0))]  # digits alone never break in Pango
-    out: list[str] = []
+    out: list[tuple[int, int]] = []
     last = 0
     for i, (start, end) in enumerate(spans):
         limit = spans[i + 1][0] if i + 1 < len(spans) else len(text)  # never into the next token
@@ -77,13 +79,47 @@ def nobreak(text: str) -> Markup:
             start -= 1
         while end < limit and _GLUED.match(text[end]):
             end += 1
-        if end - start > NOBREAK_MAX:
-            continue
+        if end - start <= NOBREAK_MAX:
+            out.append((start, end))
+            last = end
+    return out
+
+
+def nobreak(text: str, tail: int = 0) -> Markup:
+    """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``.
+
+    A token takes the ASCII characters glued to it along (「3～5」 as one):
+    WeasyPrint cannot break a word that begins or ends inside a nowrap span,
+    so the whole word is either protected (when short) or not at all. With
+    ``tail``, the last ``tail`` characters (and any token they cut into) are
+    kept together too, so that a paragraph never ends in a line of one or two
+    characters: the line before gives up a character or two instead."""
+    spans = _protected(text)
+    cut = len(text)
+    if tail and len(text) > 2 * tail:
+        cut = len(text) - tail
+        for start, end in spans:
+            if end > cut:
+                cut = min(cut, start)
+        if len(text) - cut > NOBREAK_MAX or _GLUED.match(text[cut - 1]) and _GLUED.match(text[cut]):
+            cut = len(text)  # too long to keep whole, or inside a Latin word
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        if start >= cut:
+            break
         out.append(str(escape(text[last:start])))
         out.append(f'<span class="nb">{escape(text[start:end])}</span>')
         last = end
-    out.append(str(escape(text[last:])))
+    out.append(str(escape(text[last:cut])))
+    if cut < len(text):
+        out.append(f'<span class="nb">{escape(text[cut:])}</span>')
     return Markup("".join(out))
+
+
+def nobreak_tail(text: str) -> Markup:
+    """``nobreak`` for the whole text of a paragraph: its last characters stay together."""
+    return nobreak(text, TAIL_CHARS)
 
 
 def ministry_tag(text: str) -> Markup:
@@ -100,6 +136,7 @@ def _environment():
                       trim_blocks=False, lstrip_blocks=False)
     env.filters["nobreak"] = nobreak
     env.filters["ministry_tag"] = ministry_tag
+    env.filters["nobreak_tail"] = nobreak_tail
     env.globals["toc_columns"] = toc_columns
     env.globals["unknown_block"] = _unknown_block
     return env
