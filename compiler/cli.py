@@ -339,7 +339,14 @@ def _compiled_or_exit(sources: Path, fmt: str = "text"):
         from compiler.frontend.loader import load_sources
         from compiler.transforms import resolve
 
-        valid = validate(load_sources(Path(sources), Diagnostics()), Diagnostics())
+        loaded = load_sources(Path(sources), Diagnostics())
+        first = Diagnostics()
+        validate(loaded, first)
+        broken = {d.span.file for d in first.items if d.span and d.severity.value == "error"}
+        for pillar in loaded.pillars:  # number what remains once the item files with errors are left out
+            for policy in pillar.policies:
+                policy.items = [sf for sf in policy.items if sf.rel not in broken]
+        valid = validate(loaded, Diagnostics())
         try:
             document = resolve(valid, compiled.theme) if valid is not None else None
         except Exception:  # cross-file errors (e.g. a 再掲 of a missing project): cannot number
@@ -459,6 +466,9 @@ def status(sources: Path, fmt: str, ministries: tuple[str, ...]) -> None:
         for e in entries:
             state = "空" if e.state == "empty" else f"古い（最新の年 {e.latest}年）"
             click.echo(f"  {e.row.number} {_shown_path(Path(sources) / e.row.span.file)}:1 {state}")
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("old")
 @click.argument("new")
 @click.option("--sources", "sources", type=click.Path(path_type=Path, file_okay=False), default=SOURCES_DIR,

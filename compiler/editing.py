@@ -29,7 +29,8 @@ from pathlib import Path
 from compiler import document as d
 from compiler.frontend import schema as models
 from compiler.frontend.checks import ValidSources, VItem
-from compiler.frontend.loader import ORDER_RE, POLICY_FILE, yaml_files
+from compiler.diagnostics import Diagnostics
+from compiler.frontend.loader import ORDER_RE, POLICY_FILE, YAML_SUFFIXES, list_folder
 
 _DASHES = re.compile(r"[\-‐‑‒–—―−ー－ｰ─━]")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -233,7 +234,9 @@ def new_item(doc: d.Document, valid: ValidSources, sources: Path, after: str | N
         neighbour = items[last.item_id].model if last else None
         anchor = None
         where = f"{policy.heading}の最後"
-    files = [p for p in yaml_files(folder) if p.name != POLICY_FILE and ORDER_RE.match(p.stem)]
+    entries = list_folder(folder, "", Diagnostics())  # the loader's own listing: no links, no special files
+    files = [folder / e.name for e in entries if not e.is_dir and e.name.endswith(YAML_SUFFIXES)
+             and e.name != POLICY_FILE and ORDER_RE.match(Path(e.name).stem)]
     files.sort(key=lambda p: (_prefix(p.name)[0], p.name))
     names = [p.name for p in files]
     if after is None and names:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from compiler.theme import FONTS_DIR, load_theme
-from tests.helpers import MINI, build, heading_pages, read_pdf, require_libreoffice, toc_printed_numbers
+from tests.helpers import MINI, build, heading_pages, read_pdf, require_libreoffice, toc_mismatches
 
 SHIPPED = {"BIZUDMincho-Regular", "BIZUDGothic-Regular", "BIZUDGothic-Bold", "DejaVuSans"}
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -84,11 +84,9 @@ def test_release_docx_renders_in_its_own_fonts_on_a_machine_without_them(release
     assert fonts <= SHIPPED and {"BIZUDMincho-Regular", "BIZUDGothic-Regular", "BIZUDGothic-Bold"} <= fonts, fonts
     assert len(pdf.pages) > 3
     labels = [e.label for e in result.document.toc]
-    printed, actual = toc_printed_numbers(pdf, labels), heading_pages(pdf, labels)
-    assert set(printed) == set(actual) == set(labels)
-    assert {label: printed[label] for label in labels} == {label: actual[label] for label in labels}
+    assert not toc_mismatches(pdf, labels)
     if name == "bigger":  # the long item really moved the later headings
-        assert max(actual.values()) > 3
+        assert max(p for p in heading_pages(pdf, labels) if p) > 3
 
 
 def test_without_embedded_fonts_the_same_machine_has_no_japanese_font(dejavu_only, tmp_path):

@@ -16,7 +16,7 @@ from compiler.diagnostics import Diagnostics
 from compiler.editing import Ambiguous, NotFound, find, label_key, order_between, status_report, years_mentioned
 from compiler.frontend.loader import load_sources
 from compiler.pipeline import compile_sources
-from tests.helpers import MINI, ROOT, SOURCES
+from tests.helpers import MINI, OFFICIAL, ROOT
 
 
 def followup(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -185,7 +185,7 @@ def _source_files(root: Path):
 def test_every_file_check_accepts_validates_against_the_schema(tree, tmp_path):
     validators = _validators(tmp_path)
     root = tmp_path / "sources"
-    shutil.copytree(MINI if tree == "mini" else SOURCES, root)
+    shutil.copytree(MINI if tree == "mini" else OFFICIAL, root)
     diags = Diagnostics()
     compile_sources(root, diags)
     rejected_by_check = {d.span.file for d in diags.items if d.severity.value == "error" and d.span}

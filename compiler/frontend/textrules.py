@@ -306,6 +306,7 @@ def _build_marks(theme) -> dict:
     item = _format_regex(num.item, {"label": label})
     pillar = _format_regex(num.pillar, {"n": digits})
     variants = {"○": "◯"}  # look-alikes typed for the project mark
+    typed_bullets = "・●◦▪"  # bullets people type by hand, whatever the theme prints
     project = mk.project + variants.get(mk.project, "")
     return {
         "category": (mk.category[0], mk.category[1], None),
@@ -313,7 +314,7 @@ def _build_marks(theme) -> dict:
         "ministry": (mk.ministry[0] + _OPEN_MINISTRY, mk.ministry[1] + _CLOSE_MINISTRY, None),
         "project": (project, "", re.escape(mk.reprint)),
         "note": (mk.note, "", None),
-        "entry": ("".join(mk.bullets) + mk.numbered, "", None),
+        "entry": ("".join(dict.fromkeys("".join(mk.bullets) + typed_bullets)) + mk.numbered, "", None),
         "commitment": ("", "", f"(?:{item}|{label})"),
         "principle": (num.policies, "", None),
         "policy_title": (num.policies, "", None),
