@@ -382,3 +382,20 @@ def edited_copy(src: Path, dst: Path) -> tuple[Path, str]:
     moved = move_to_end(item_files(policy)[0])
     borrowed = borrow_category(moved, policies)
     return moved, borrowed
+
+
+def crafted_pdf(base: Path, principle_note: str, items: dict[str, dict]) -> Path:
+    """A PDF of the mini fixture whose first policy's note is ``principle_note`` and which has the extra
+    item files ``items`` (file name → item data) in that policy."""
+    import json
+
+    sources = base / "sources"
+    shutil.copytree(MINI, sources)
+    folder = sources / "10-alpha" / "10-first"
+    policy = folder / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("大方針の注記。", principle_note), encoding="utf-8")
+    for name, data in items.items():
+        (folder / name).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")  # JSON is YAML
+    result, diags = build(sources, base / "out", formats={"pdf"})
+    assert not diags.has_errors, diags.items
+    return next(p for p in result.written if p.suffix == ".pdf")

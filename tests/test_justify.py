@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections import defaultdict
 
 import pytest
 
-from tests.helpers import MINI, build
+from tests.helpers import crafted_pdf
 
 # Paragraphs with one 。 each, at the end: a line ending in 。 is a paragraph's last line.
 SENTENCES = [
@@ -21,28 +19,15 @@ SENTENCES = [
 ]
 
 
-def _write(path, data) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def lines(tmp_path_factory):
     """(column edge, line) pairs of the justified paragraphs, from a crafted build."""
     import pdfplumber
 
-    base = tmp_path_factory.mktemp("justify")
-    sources = base / "sources"
-    shutil.copytree(MINI, sources)
-    folder = sources / "10-alpha" / "10-first"
-    policy = folder / "policy.yaml"
-    policy.write_text(policy.read_text(encoding="utf-8").replace("大方針の注記。", SENTENCES[0]), encoding="utf-8")
-    _write(folder / "080-justify.yaml", {
+    pdf = crafted_pdf(tmp_path_factory.mktemp("justify"), SENTENCES[0], {"080-justify.yaml": {
         "id": "justify", "category": "両端揃え", "commitment": SENTENCES, "ministry": "経産省",
         "status": [{"text": s} for s in SENTENCES] + [{"bullets": SENTENCES}, {"note": SENTENCES[1]}],
-    })
-    result, diags = build(sources, base / "out", formats={"pdf"})
-    assert not diags.has_errors, diags.items
-    pdf = next(p for p in result.written if p.suffix == ".pdf")
+    }})
     out = []
     with pdfplumber.open(str(pdf)) as doc:
         for page in doc.pages:

@@ -16,14 +16,12 @@ here) and its glyphs are read back with pdfplumber:
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import MINI, build
+from tests.helpers import crafted_pdf
 
 # Tokens that must never be split by a line break (compiler/writers/html.py: nobreak).
 TOKENS = ["157.7億円", "1兆1842億円", "2,001億円", "令和4年度", "12月", "（①－1）", "［経産省］", "2023年", "87,471人"]
@@ -47,23 +45,13 @@ PRINCIPLE_NOTE = "壬" * 120  # a ※ note of the policy's principle box (full w
 MM = 72 / 25.4
 
 
-def _write(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")  # JSON is YAML
-
-
 @pytest.fixture(scope="module")
 def crafted(tmp_path_factory):
     """The mini fixture plus a row of token probes and a row of long marked blocks, built to PDF."""
-    base = tmp_path_factory.mktemp("typography")
-    sources = base / "sources"
-    shutil.copytree(MINI, sources)
-    folder = sources / "10-alpha" / "10-first"
-    policy = folder / "policy.yaml"
-    policy.write_text(policy.read_text(encoding="utf-8").replace("大方針の注記。", PRINCIPLE_NOTE), encoding="utf-8")
     items = [FILLER * k + "（" + token + "）。" for token in TOKENS + [CONTROL, DATE] for k in OFFSETS]
     items += [FILLER * k + "3～5" for k in OFFSETS]
     items += [FILLER * k + "※印の注記" for k in OFFSETS]
-    _write(folder / "080-hang.yaml", {
+    pdf = crafted_pdf(tmp_path_factory.mktemp("typography"), PRINCIPLE_NOTE, {"080-hang.yaml": {
         "id": "hang", "category": "字下げ", "commitment": ["字下げの確認。"], "ministry": "経産省",
         "status": [
             {"project": HANG["project"], "budget": ["令和4年度当初：157.7億円の内数"]},
@@ -73,13 +61,9 @@ def crafted(tmp_path_factory):
             {"bullets": [{"text": "番号付きの下位。", "numbered": [HANG["sub-numbered"]]}]},
             {"note": HANG["note"]},
             {"ministry": "経産省"},
-        ]})
-    _write(folder / "090-tokens.yaml", {
+        ]}, "090-tokens.yaml": {
         "id": "tokens", "category": "禁則", "commitment": ["禁則の確認。"], "ministry": "経産省",
-        "status": [{"bullets": items}, {"ministry": "経産省"}]})
-    result, diags = build(sources, base / "out", formats={"pdf"})
-    assert not diags.has_errors, diags.items
-    pdf = next(p for p in result.written if p.suffix == ".pdf")
+        "status": [{"bullets": items}, {"ministry": "経産省"}]}})
     return read_layout(pdf)
 
 
