@@ -277,3 +277,16 @@ def test_pdf_and_docx_show_both_sides(pair, tmp_path):
     result = CliRunner().invoke(main, ["diff", str(old), str(new), "--out", str(out), "--all", "--no-docx"])
     assert result.exit_code == 0, result.output
     assert "戊の取組を進める。" in "".join(pdf_pages(pdf))  # … unless --all
+
+
+def test_paragraphs_under_list_entries_are_compared_and_replayed(pair):
+    old, new = pair
+    for folder, text in ((old, "段落の旧い文。"), (new, "段落の新しい文。")):
+        edit(folder / "10-alpha" / "10-first" / "010-first-a.yaml", "      - text: 甲の二つ目の状況。\n",
+             f"      - text: 甲の二つ目の状況。\n        paragraphs:\n          - {text}\n")
+    report = report_of(old, new)
+    [change] = [c for c in report.changes if c["target"] == "item"]
+    assert change["id"] == "first-a" and change["kind"] == "changed"
+    assert [(f["old"], f["new"]) for f in change["fields"]] == [("段落の旧い文。", "段落の新しい文。")]
+    assert_self_checks(report)
+    assert report_of(new, new).changes == []

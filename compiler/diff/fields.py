@@ -98,6 +98,7 @@ def unflatten_policy(lines: list[Line]) -> dict:
 def _entries(items, out: list[Line]) -> None:
     for it in items:
         out.append(Line("entry", it["text"], {"marker": it["marker"], "level": it["level"], "numbered": it["numbered"]}))
+        out += [Line("entry_paragraph", p) for p in it.get("paragraphs", ())]
         _entries(it["children"], out)
 
 
@@ -153,10 +154,13 @@ def unflatten_row(lines: list[Line]) -> dict:
             status.append({"kind": "list", "items": [], "numbered": a["numbered"]})
             stack = []
         elif f == "entry":
-            entry = {"marker": a["marker"], "text": line.text, "level": a["level"], "numbered": a["numbered"], "children": []}
+            entry = {"marker": a["marker"], "text": line.text, "level": a["level"], "numbered": a["numbered"],
+                     "paragraphs": [], "children": []}
             del stack[a["level"] - 1:]
             (stack[-1]["children"] if stack else status[-1]["items"]).append(entry)
             stack.append(entry)
+        elif f == "entry_paragraph":
+            stack[-1]["paragraphs"].append(line.text)
         elif f == "paragraph":
             status.append({"kind": "paragraph", "text": line.text})
         elif f == "note":
