@@ -213,3 +213,19 @@ def test_latin_words_and_numbers_are_tagged_en_us_and_japanese_is_not(mini_docx)
 def test_two_builds_give_the_same_bytes(mini_docx, tmp_path):
     _, diags = build(MINI, tmp_path, formats={"docx"})
     assert _docx(tmp_path).read_bytes() == mini_docx.read_bytes()
+
+
+def test_cached_font_subsets_give_the_same_bytes_and_a_damaged_one_is_not_used(tmp_path, monkeypatch):
+    from compiler.writers import docx_fonts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    chars = frozenset("見本の字")
+    docx_fonts.subset.cache_clear()
+    fresh = docx_fonts.subset("BIZUDMincho-Regular.ttf", chars)
+    [cached] = (tmp_path / "cache" / "followup" / "subsets").glob("*.ttf")
+    docx_fonts.subset.cache_clear()
+    assert docx_fonts.subset("BIZUDMincho-Regular.ttf", chars) == fresh
+    cached.write_bytes(b"damaged")
+    docx_fonts.subset.cache_clear()
+    assert docx_fonts.subset("BIZUDMincho-Regular.ttf", chars) == fresh
+    assert cached.read_bytes() == fresh  # replaced by a good copy

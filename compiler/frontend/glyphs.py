@@ -29,7 +29,8 @@ def _reported_by_textrules(ch: str) -> bool:
     return is_xml_invalid(ch) or cp in BIDI_CONTROLS or cp in INVISIBLE or cp in NO_BREAK_SPACES
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """The user's cache folder of followup (glyph coverage here, font subsets in the DOCX writer)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "followup"
 
@@ -58,7 +59,7 @@ def coverage(files: tuple[str, ...]) -> frozenset[int] | None:
     if not all(p.is_file() for p in paths):
         return None
     key = "|".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in paths)
-    cache = _cache_dir() / "coverage.json"
+    cache = cache_dir() / "coverage.json"
     cached = _read_cache(cache, key)
     if cached is not None:
         return cached

@@ -90,9 +90,49 @@ def covers(file: str, char: str) -> bool:
     return ord(char) in _cmap(FONTS_DIR / file)
 
 
+def _cache_file(file: str, chars: frozenset[str]) -> Path:
+    """Where a subset is kept between runs: named by the font's bytes, the characters and fontTools' version."""
+    import fontTools
+
+    from compiler.frontend.glyphs import cache_dir
+
+    key = hashlib.sha256()
+    key.update(hashlib.sha256((FONTS_DIR / file).read_bytes()).digest())
+    key.update("".join(sorted(chars)).encode("utf-8"))
+    key.update(fontTools.version.encode())
+    return cache_dir() / "subsets" / f"{key.hexdigest()}.ttf"
+
+
 @lru_cache(maxsize=16)
 def subset(file: str, chars: frozenset[str]) -> bytes:
-    """The font file reduced to ``chars`` (plus printable ASCII), same names, deterministic bytes."""
+    """The font file reduced to ``chars`` (plus printable ASCII), same names, deterministic bytes.
+
+    Subsetting a CJK font takes about half a second, so the result is also kept in the user's
+    cache folder; a cached file is used only if it still has the checksum written beside it."""
+    cached = _cache_file(file, chars)
+    try:
+        data = cached.read_bytes()
+        if hashlib.sha256(data).hexdigest() == cached.with_suffix(".sha256").read_text().strip():
+            return data
+    except OSError:
+        pass
+    data = _subset(file, chars)
+    try:
+        import os
+        import tempfile
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for target, content in ((cached, data), (cached.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())):
+            fd, tmp = tempfile.mkstemp(dir=cached.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+            os.replace(tmp, target)
+    except OSError:
+        pass  # no cache folder: subset every time
+    return data
+
+
+def _subset(file: str, chars: frozenset[str]) -> bytes:
     import logging
 
     from fontTools import subset as ftsubset
@@ -138,12 +178,19 @@ def embed(theme: Theme, chars: dict[str, set[str]]) -> list[Embedded]:
 
 
 @lru_cache(maxsize=None)
-def advance(file: str, text: str) -> float:
-    """Advance width of ``text`` in ems (the sum of its characters' advances)."""
+def _advances(file: str) -> tuple[dict[int, int], int]:
+    """Code point → advance width, and units per em, of a shipped font (read once)."""
     from fontTools.ttLib import TTFont
 
     font = TTFont(str(FONTS_DIR / file), lazy=True)
     cmap, hmtx, upem = font.getBestCmap(), font["hmtx"], font["head"].unitsPerEm
-    width = sum(hmtx[cmap[ord(c)]][0] for c in text if ord(c) in cmap) / upem
+    widths = {cp: hmtx[name][0] for cp, name in cmap.items()}
     font.close()
-    return width
+    return widths, upem
+
+
+@lru_cache(maxsize=None)
+def advance(file: str, text: str) -> float:
+    """Advance width of ``text`` in ems (the sum of its characters' advances)."""
+    widths, upem = _advances(file)
+    return sum(widths.get(ord(c), 0) for c in text) / upem
