@@ -63,6 +63,7 @@ CODES: dict[str, str] = {
     "E050": "libreoffice-missing",
     "E051": "libreoffice-failed",
     "E060": "write-failed",
+    "E070": "release-unclean-sources",
     "W101": "empty-status",
     "W102": "halfwidth-katakana",
     "W103": "mixed-digit-width",
