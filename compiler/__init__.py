@@ -10,7 +10,8 @@ The folder list is the pipeline, one way only:
 * ``theme`` — ``layouts/settings.yaml``, the one source of layout facts;
 * ``paging/`` — page maps (anchor → printed page) from WeasyPrint or LibreOffice;
 * ``writers/`` — html, pdf, docx behind one interface;
-* ``output`` — safe paths, all-or-nothing writes, the release manifest;
+* ``output`` — safe paths, all-or-nothing writes;
+* ``release`` — the release manifest and ``verify``;
 * ``pipeline`` — compile and build; ``cli`` — the command line; ``fmt`` — the formatter;
   ``diagnostics`` — messages as data and their printers.
 """

@@ -1,6 +1,6 @@
 """Command line (click): turns arguments into a pipeline request, prints diagnostics, sets the exit status.
 
-Commands: build, preview, check, dump, ministries, fmt, diff, serve, where, new, schema, status.
+Commands: build, verify, preview, check, dump, ministries, fmt, diff, serve, where, new, schema, status.
 Exit status: 0 success, 1 errors in the sources (or the outputs cannot be written),
 2 wrong usage, 3 an internal failure of the tool, 130 / 143 interrupted by SIGINT / SIGTERM.
 Messages are Japanese; no traceback reaches the user.
@@ -268,9 +268,37 @@ def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: b
 @click.option("--libreoffice-pages", is_flag=True, help="DOCX の目次のページ番号を LibreOffice の組版で確定する")
 @click.option("--pdf-variant", type=click.Choice(["default", "ua-1", "a-2b", "plain"]), default="default", show_default=True,
               help="PDF の規格：ua-1（PDF/UA-1、リリースの既定）、a-2b（PDF/A-2b、長期保存用）、plain（タグ付き PDF 1.7、通常の既定）")
-def build(release: bool, libreoffice_pages: bool, pdf_variant: str, **options) -> None:
+@click.option("--allow-dirty", is_flag=True,
+              help="リリースビルドを、コミットしていない変更がある原稿や git にない原稿からも作る（manifest.json に記録）")
+def build(release: bool, libreoffice_pages: bool, pdf_variant: str, allow_dirty: bool, **options) -> None:
     """原稿から output/<名前>.pdf と output/<名前>.docx を作ります。"""
-    _run(strict=release, release=release, libreoffice_pages=libreoffice_pages, pdf_variant=pdf_variant, **options)
+    _run(strict=release, release=release, libreoffice_pages=libreoffice_pages, pdf_variant=pdf_variant,
+         allow_dirty=allow_dirty, **options)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("manifest", type=click.Path(path_type=Path, dir_okay=False))
+@sources_option
+@format_option
+def verify(manifest: Path, sources: Path, fmt: str) -> None:
+    """リリースを同じ指定で作り直し、manifest.json の記録（版・フォント・レイアウト・原稿・出力）と比べます。"""
+    from compiler import release
+
+    diags = Diagnostics(strict=True)
+    try:
+        inputs, outputs = release.verify(manifest, sources, diags)
+    except release.Unreadable as exc:
+        click.echo(f"エラー: {exc}", err=True)
+        sys.exit(2)
+    _report(diags, fmt, sources)
+    for problem in inputs:
+        click.echo(f"入力の違い: {problem}", err=True)
+    for problem in outputs:
+        click.echo(f"出力の違い: {problem}", err=True)
+    if inputs or outputs:
+        click.echo("検証に失敗しました: このリリースは記録どおりには再現できません。", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {manifest} の記録どおりにバイト単位で再現できました。", err=True)
 
 
 @main.command(context_settings=CONTEXT)

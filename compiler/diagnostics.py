@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "E051": "libreoffice-failed",
     "E060": "write-failed",
     "E061": "output-locked",
+    "E070": "release-unclean-sources",
     "W101": "empty-status",
     "W102": "halfwidth-katakana",
     "W103": "mixed-digit-width",

@@ -1,4 +1,4 @@
-"""Output: safe paths, all-or-nothing writes (``build``, ``preview`` and ``fmt`` share them), the folder lock and the release manifest.
+"""Output: safe paths, all-or-nothing writes (``build``, ``preview`` and ``fmt`` share them) and the folder lock.
 
 ``write_all`` works in three phases:
 
@@ -278,31 +278,3 @@ def lock(root: Path, wait: float | None = None):
         yield
     finally:
         os.close(fd)  # releases the lock
-
-
-def manifest(doc, files: dict[str, bytes], revision: str | None) -> bytes:
-    """``manifest.json`` of a release: hashes, sizes, counts, versions (sorted keys, no timestamps)."""
-    import hashlib
-    import json
-
-    from compiler import __version__
-    from compiler.transforms.preview import counts
-
-    try:
-        import docx
-        import weasyprint
-
-        versions = {"weasyprint": weasyprint.__version__, "python-docx": getattr(docx, "__version__", "")}
-    except ImportError:  # pragma: no cover
-        versions = {}
-    data = {
-        "tool": "followup",
-        "version": __version__,
-        "libraries": versions,
-        "source_revision": revision,
-        "title": doc.title,
-        "as_of": doc.as_of,
-        "files": {name: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for name, b in sorted(files.items())},
-        "items": counts(doc),
-    }
-    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")

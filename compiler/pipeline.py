@@ -61,6 +61,7 @@ class Request:
     release: bool = False
     libreoffice_pages: bool = False
     pdf_variant: str = "default"  # a key of PDF_VARIANTS
+    allow_dirty: bool = False  # a release from uncommitted or unversioned sources (recorded in the manifest)
     ministries: tuple[str, ...] | None = None
     embed_fonts: bool = True  # DOCX: embed the subset fonts
     progress: Callable[[str], None] = field(default=lambda message: None, compare=False)
@@ -248,9 +249,12 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
 
 def build(request: Request, diags: Diagnostics) -> Built:
     """The whole pipeline for ``build`` and ``preview``; ``files`` is empty when anything failed."""
-    from compiler import output
-
     built = Built()
+    if request.release and not request.allow_dirty:
+        from compiler import release
+
+        if release.refuse_unclean(Path(request.sources), diags):
+            return built
     request.progress("原稿を検査しています")
     compiled = compile_sources(request.sources, diags)
     doc, theme = compiled.document, compiled.theme
@@ -276,7 +280,9 @@ def build(request: Request, diags: Diagnostics) -> Built:
             files[f"{folder}{stem}.{suffix}"] = data
         built.notes.extend(n for n in notes if n not in built.notes)
     if request.release:
-        files["manifest.json"] = output.manifest(doc, files, source_revision(Path(request.sources)))
+        from compiler import release
+
+        files[release.MANIFEST] = release.manifest(doc, files, request)
     built.files, built.document = files, doc
     return built
 

@@ -91,6 +91,8 @@ def build(sources: Path, out: Path, **kwargs):
     for key, kind in (("ministries", tuple), ("formats", frozenset)):
         if key in kwargs:
             kwargs[key] = kind(kwargs[key])
+    if kwargs.get("release"):  # tests never depend on the state of the project's own git checkout
+        kwargs.setdefault("allow_dirty", True)
     diags = Diagnostics(strict=kwargs.get("release", False))
     built, written = run(Request(sources=Path(sources), **kwargs), Path(out), diags)
     return Built(written, built.document, built.notes), diags

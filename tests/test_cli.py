@@ -106,7 +106,7 @@ def test_release_turns_warnings_into_errors(mini, tmp_path):
     f = mini / "20-beta/10-third/020-third-b.yaml"
     f.write_text(f.read_text(encoding="utf-8").split("status:")[0], encoding="utf-8")
     assert invoke("check", "--sources", mini).exit_code == 0
-    r = invoke("build", "--sources", mini, "--out", tmp_path, "--release")
+    r = invoke("build", "--sources", mini, "--out", tmp_path, "--release", "--allow-dirty")
     assert r.exit_code == 1 and "W101" in r.stderr
 
 
