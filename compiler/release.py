@@ -9,7 +9,7 @@ can rebuild it and compare:
 * ``sources``: sha256 of every file of the sources folder, ``source_revision`` (git) and
   ``source_state`` (``clean``, ``dirty`` or ``unversioned``);
 * ``numbers``: each item's id → its label (①－1);
-* ``flags``: what the release was built with (formats, PDF variant, ``--allow-dirty``);
+* ``flags``: what the release was built with (formats, PDF variant, embedded fonts, ``--allow-dirty``);
 * ``files``: sha256 and size of every file written.
 
 Keys are sorted and nothing depends on the time, so the same inputs give the same bytes.
@@ -90,8 +90,8 @@ def source_hashes(sources: Path) -> dict[str, str]:
 
 def flags(request) -> dict:
     """The options of a release that change its bytes, as ``verify`` passes them back."""
-    return {"allow_dirty": bool(request.allow_dirty), "formats": sorted(request.formats),
-            "pdf_variant": request.pdf_variant}
+    return {"allow_dirty": bool(request.allow_dirty), "embed_fonts": bool(request.embed_fonts),
+            "formats": sorted(request.formats), "pdf_variant": request.pdf_variant}
 
 
 def manifest(doc, files: dict[str, bytes], request) -> bytes:
@@ -201,6 +201,7 @@ def verify(manifest_path: Path, sources: Path, diags: Diagnostics) -> tuple[list
     recorded_flags = recorded["flags"]
     request = Request(sources=Path(sources), release=True, formats=frozenset(recorded_flags.get("formats", ("pdf", "docx"))),
                       pdf_variant=recorded_flags.get("pdf_variant", "default"),
+                      embed_fonts=bool(recorded_flags.get("embed_fonts", True)),
                       allow_dirty=bool(recorded_flags.get("allow_dirty")) or bool(inputs))
     built = build(request, diags)  # in memory: nothing of the release being checked is touched
     if diags.has_errors or MANIFEST not in built.files:
