@@ -1,6 +1,6 @@
 """Command line (click): turns arguments into a pipeline request, prints diagnostics, sets the exit status.
 
-Commands: build, verify, preview, check, dump, ministries, fmt, diff, serve, where, new, schema, status.
+Commands: build, verify, preview, check, dump, ministries, fmt, diff, serve, where, new, schema, status, import-docx.
 Exit status: 0 success, 1 errors in the sources (or the outputs cannot be written),
 2 wrong usage, 3 an internal failure of the tool, 130 / 143 interrupted by SIGINT / SIGTERM.
 Messages are Japanese; no traceback reaches the user.
@@ -576,6 +576,91 @@ def diff(old: str, new: str, sources: Path, out: Path | None, fmt: str, ministry
         sys.exit(1)
     for path in written:
         click.echo(f"出力: {path}（{path.stat().st_size:,} バイト）", err=True)
+
+
+FINDING_LABELS = {
+    "conflict": "競合（原稿も DOCX の作成後に変わっています。原稿はそのまま）",
+    "number": "番号・記号の変更（番号は自動で付くため取り込めません）",
+    "deleted": "目印のある段落の削除（取り込めません）",
+    "stray": "どの欄にも属さない文字（目次・見出し語・欄の外。取り込めません）",
+    "moved": "行の移動（取り込めません。並び順はファイル名で決まります）",
+    "extra": "取り込めない段落の追加",
+    "gone": "原稿からなくなった欄への編集",
+    "empty": "空になった欄（取り込めません）",
+}
+
+
+def _print_import(result, dry_run: bool) -> None:
+    def quote(text: str) -> str:
+        from compiler.diagnostics import escape_controls
+
+        return escape_controls(text.replace("\n", "／"))
+
+    def place(file: str, line: int) -> str:
+        return f"{file}:{line}" if line else file
+
+    where = f"（{result.preview}）" if result.preview else "（完成版）"
+    click.echo(f"取り込み元: {result.docx}{where}、原稿の版 {result.revision or '記録なし'}", err=True)
+    if result.base_reason:
+        click.echo(f"注: 作成元の原稿を復元できません（{result.base_reason}）。"
+                   "DOCX を作った時点から原稿が変わっていない欄だけを取り込みます。", err=True)
+    if result.revisions:
+        state = "反映しました" if result.accepted else "反映していません。--accept-changes を付けると反映します"
+        click.echo(f"変更履歴 {len(result.revisions)} 件（{state}）:")
+        for r in result.revisions:
+            click.echo(f"  {place(r.file, r.line)}: {r.field or '-'}: {r.kind}「{quote(r.text)}」 {r.author} {r.date}")
+    if result.comments:
+        click.echo(f"コメント {len(result.comments)} 件（確認してください）:")
+        for c in result.comments:
+            click.echo(f"  {place(c.file, c.line)}: {c.author}: {quote(c.text)}")
+    if result.findings:
+        click.echo(f"取り込めなかった編集 {len(result.findings)} 件（原稿はそのままです。内容を確かめて手で直してください）:")
+        for f in result.findings:
+            click.echo(f"  {place(f.file, f.line)}: {FINDING_LABELS.get(f.kind, f.kind)}: {f.field or '-'}")
+            click.echo(f"    DOCX: 「{quote(f.docx_text)}」")
+            if f.source_text:
+                click.echo(f"    原稿: 「{quote(f.source_text)}」")
+    if result.diff:
+        click.echo(result.diff, nl=False)
+    if not result.changes:
+        click.echo("原稿に取り込む変更はありません。", err=True)
+    elif dry_run:
+        click.echo(f"--dry-run のため書き込んでいません（{len(result.changes)} ファイル）。", err=True)
+    elif result.written:
+        for path in result.written:
+            click.echo(f"書き込みました: {_shown_path(path)}", err=True)
+
+
+@main.command("import-docx", context_settings=CONTEXT)
+@click.argument("docx_file", type=click.Path(path_type=Path))
+@sources_option
+@click.option("--dry-run", is_flag=True, help="何も書き込まず、取り込む内容と差分を表示するだけ")
+@click.option("--accept-changes", is_flag=True, help="DOCX の変更履歴（挿入・削除・移動）を承認して取り込む")
+@click.option("--json", "as_json", is_flag=True, help="結果を JSON で標準出力に出す")
+def import_docx(docx_file: Path, sources: Path, dry_run: bool, accept_changes: bool, as_json: bool) -> None:
+    """府省庁が Word で直したプレビュー（または完成版）の DOCX を、原稿の YAML に取り込みます。"""
+    import json
+
+    from compiler import interrupt
+    from compiler.docx_import import run
+
+    diags = Diagnostics()
+    with interrupt.handled():
+        result = run(docx_file, sources, dry_run, accept_changes, diags)
+    if as_json:
+        payload = result.as_dict() if result is not None else {"docx": str(docx_file)}
+        payload["diagnostics"] = [d.as_dict() for d in diags.sorted()]
+        for d in payload["diagnostics"]:
+            if d.get("span"):
+                d["span"] = {k: d["span"][k] for k in ("file", "line", "col")}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+    else:
+        if result is not None:
+            _print_import(result, dry_run)
+        if diags.items:
+            click.echo(format_text(diags.sorted(), sources), err=True)
+    if diags.has_errors or result is None or result.findings:
+        sys.exit(1)
 
 
 def _register_fmt() -> None:

@@ -325,6 +325,35 @@ def format_text(text: str, settings, rel: str = "") -> str:
     return out
 
 
+class RoundTrip:
+    """One YAML file loaded for editing as ``format_text`` does (ruamel round trip: comments, key order,
+    quoting kept; the header of comments aside; the file's own indentation style), and dumped back."""
+
+    def __init__(self, text: str):
+        text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        self.header, body = _split_header(text)
+        self.explicit_start = body.startswith("---")
+        self.data = _yaml().load(body)
+        self.style = min(INDENT_STYLES, key=lambda st: _mismatch(_dump(self.data, st, self.explicit_start), body))
+        self.kind = file_kind(self.data)
+
+    def format_value(self, value: str, path: tuple, settings) -> str:
+        """``value`` under the house style, as ``fmt`` would write it at ``path`` of this file."""
+        key = next((p for p in reversed(path) if isinstance(p, str)), None)
+        return format_string(value, settings, key, field_kind(path, self.kind) if self.kind else "")
+
+    def set(self, path: tuple, value) -> None:
+        """Replace the value at ``path`` (a text keeps its scalar style: quotes, | and >)."""
+        parent = self.data
+        for p in path[:-1]:
+            parent = parent[p]
+        old = parent[path[-1]]
+        parent[path[-1]] = _with_value(old, value) if isinstance(value, str) else value
+
+    def dump(self) -> str:
+        return _tidy(self.header + _dump(self.data, self.style, self.explicit_start))
+
+
 # --- files --------------------------------------------------------------------
 
 def format_tree(root: Path, settings, check: bool, diags: Diagnostics | None = None,

@@ -14,16 +14,16 @@ The same document as the PDF on any machine: the shipped fonts are embedded
 length comes from the same theme values as the CSS (exact line pitch per
 style, cell padding, hanging indents of exactly the marker box); runs are
 split by script so Latin words and numbers carry en-US and never break
-mid-token in LibreOffice. Every paragraph that holds source text sits in a
-content control tagged ``followup:<id>:<field>`` (``docs/docx-handles.md``),
-for the Word import to read back.
+mid-token in LibreOffice. Every paragraph that holds source text carries a
+bookmark ``fu_<n>`` that the package's handle map names as a field
+(``<id>:<field>``, ``docs/docx-handles.md``, names shared with the Word import
+in ``compiler.docx_handles``), for the Word import to read back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import zipfile
 from xml.sax.saxutils import escape as xml_escape
@@ -38,6 +38,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from compiler import document as d
+from compiler import docx_handles as handles
 from compiler.paging import NO_PAGES, PageMap
 from compiler.theme import Theme
 from compiler.writers import docx_fonts
@@ -45,12 +46,11 @@ from compiler.writers import docx_fonts
 TWIPS_PER_MM = 1440 / 25.4
 PT_PER_MM = 72 / 25.4
 BOOKMARK_PREFIX = "_Toc"
-HANDLE_PREFIX = "followup"
 # No keep-with-next inside table cells: LibreOffice 7.4 turns it into keeping whole rows together
 # (measured: 49 pages instead of 35, 5 of 42 TOC headings on the PDF's page); headings outside
 # the table keep with what follows.
 TOC_NUMBER_EM = 2  # room kept for a TOC entry's page number (two half-width digits and a gap)
-HANDLE_BOOKMARK = "fu_"  # fu_1, fu_2 … in document order; the handle map says which field each one is
+HANDLE_BOOKMARK = handles.HANDLE_BOOKMARK
 HANDLE_BOOKMARK_BASE = 100000  # bookmark ids of the handles, clear of the TOC bookmarks' ids
 # Latin words and numbers (with the marks inside them: 4.0, 2,001, 100%, Post Merger): tagged en-US.
 LATIN_RE = re.compile(r"[0-9A-Za-z\u00C0-\u024F](?:[0-9A-Za-z\u00C0-\u024F.,:;%'’&+/@#\-]|[ ](?=[0-9A-Za-z]))*")
@@ -230,7 +230,7 @@ class _Writer:
         self.style_ids = {st.name: st.style_id for st in self.docx.styles}
         self.style_names = {v: k for k, v in self.style_ids.items()}
         self.chars: dict[str, set[str]] = {role: set() for role in self.faces}
-        self.handles: list[str] = []
+        self.handles: list[tuple[str, str]] = []  # (field, hash of the paragraph's printed text)
 
     def restyle(self, paragraph, name: str):
         paragraph._p.get_or_add_pPr().get_or_add_pStyle().val = self.style_ids[name]
@@ -243,7 +243,7 @@ class _Writer:
 
     def add(self, container, name: str, text: str | None = None, handle: str | None = None):
         """A new paragraph of style ``name`` at the end of ``container`` (document or cell), in the
-        content control ``handle`` when given."""
+        field ``handle`` when given (``wrap``)."""
         paragraph = self.restyle(container.add_paragraph(), name)
         if text:
             self.text(paragraph, text)
@@ -273,8 +273,9 @@ class _Writer:
 
     def wrap(self, paragraph, handle: str) -> None:
         """Mark ``paragraph`` as the field ``handle`` (docs/docx-handles.md): a bookmark ``fu_<n>`` around
-        its content, whose handle the package records in its handle map. Invisible in print."""
-        self.handles.append(handle)
+        its content, whose handle the package records in its handle map with the hash of the paragraph's
+        printed text (so an import can tell an edited paragraph without the sources). Invisible in print."""
+        self.handles.append((handle, handles.field_sha(paragraph.text)))
         n = len(self.handles)
         bid = HANDLE_BOOKMARK_BASE + n
         p = paragraph._p
@@ -669,8 +670,8 @@ SETTINGS_BEFORE_FONTS = ("writeProtection", "view", "zoom", "removePersonalInfor
                          "printFractionalCharacterWidth", "printFormsData")
 CUSTOM_PROPS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
 CUSTOM_PROPS_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
-HANDLES_FORMAT = "followup-docx-handles/1"
-HANDLES_NS = "urn:followup:docx-handles:1"
+HANDLES_FORMAT = handles.HANDLES_FORMAT
+HANDLES_NS = handles.HANDLES_NS
 
 
 def _xml(root) -> bytes:
@@ -810,10 +811,7 @@ def _app_version(version: str) -> str:
     return f"{nums[0]:02d}.{nums[1]:04d}"
 
 
-def document_hash(doc: d.Document) -> str:
-    """SHA-256 of the document's stable JSON form: which sources (as compiled) a DOCX was built from."""
-    data = json.dumps(d.to_json(doc), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+document_hash = handles.document_hash  # the hash recorded in the handle map (compiler.docx_handles)
 
 
 def _guid(seed: str) -> str:
@@ -824,19 +822,24 @@ def _guid(seed: str) -> str:
 
 
 def _handle_map(w: "_Writer") -> bytes:
-    """``fu_<n>`` bookmark → the field it marks, with what the document was built from."""
-    rev = f' source-revision="{xml_escape(w.revision, {chr(34): "&quot;"})}"' if w.revision else ""
-    rows = "".join(f'<h b="{HANDLE_BOOKMARK}{n}" field="{xml_escape(h)}"/>' for n, h in enumerate(w.handles, 1))
+    """``fu_<n>`` bookmark → the field it marks and the hash of its printed text, with what the
+    document was built from (and the page mark of a preview, to rebuild the same preview)."""
+    quote = {chr(34): "&quot;"}
+    rev = f' source-revision="{xml_escape(w.revision, quote)}"' if w.revision else ""
+    preview = f' preview="{xml_escape(w.src.preview, quote)}"' if w.src.preview else ""
+    rows = "".join(f'<h b="{HANDLE_BOOKMARK}{n}" field="{xml_escape(h)}" sha="{sha}"/>'
+                   for n, (h, sha) in enumerate(w.handles, 1))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<handles xmlns="{HANDLES_NS}" format="{HANDLES_FORMAT}" document-sha256="{document_hash(w.src)}"{rev}>'
+            f'<handles xmlns="{HANDLES_NS}" format="{HANDLES_FORMAT}" document-sha256="{document_hash(w.src)}"{rev}{preview}>'
             f"{rows}</handles>").encode("utf-8")
 
 
 def _custom_xml(w: "_Writer") -> bytes:
     """Custom properties: the handle scheme and what the document was built from (docs/docx-handles.md)."""
-    props = [("followup.handles", HANDLES_FORMAT), ("followup.document_sha256", document_hash(w.src))]
+    props = [(handles.PROP_FORMAT, HANDLES_FORMAT), (handles.PROP_SHA, document_hash(w.src))]
     if w.revision:
-        props.append(("followup.source_revision", w.revision))
+        props.append((handles.PROP_REVISION, w.revision))
+    props.append((handles.PROP_FIELDS, " ".join(f"{h}={sha}" for h, sha in w.handles)))
     body = "".join(
         f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{n}" name="{xml_escape(name)}">'
         f"<vt:lpwstr>{xml_escape(value)}</vt:lpwstr></property>"
