@@ -12,10 +12,14 @@ Operations (``find`` is a text searched in the document body; the first match is
 * ``{"op": "replace", "find": "…", "with": "…"}`` — select the text and type over it;
 * ``{"op": "insert", "after": "…", "text": "…"}`` — type ``text`` right after the found text;
 * ``{"op": "delete", "find": "…"}`` — select the text and delete it;
-* ``{"op": "comment", "find": "…", "text": "…"}`` — a comment (annotation) on the found text;
 * ``{"op": "enter", "after": "…", "text": "…"}`` — press Enter after the found text, type ``text``.
 
 With no operations the job is a plain open-and-save. An operation whose text is not found exits 2.
+
+No comment operation: LibreOffice 7.4 as packaged without its UI files (libreoffice-writer-nogui)
+aborts (SIGABRT in ``InterimItemWindow``, building the comment's sidebar window) as soon as a document
+holds a comment, whether inserted through UNO or loaded from a DOCX; the tests add comments with
+python-docx instead.
 """
 
 import json
@@ -66,7 +70,6 @@ def set_author(ctx, name):
 
 def apply(ctx, doc, op):
     kind = op["op"]
-    text = doc.getText()
     if kind == "record":
         if op.get("author"):
             set_author(ctx, op["author"])
@@ -79,14 +82,6 @@ def apply(ctx, doc, op):
         hit.getText().insertString(hit.getEnd(), op["text"], False)
     elif kind == "delete":
         found(doc, op["find"]).setString("")
-    elif kind == "comment":
-        hit = found(doc, op["find"])
-        note = doc.createInstance("com.sun.star.text.textfield.Annotation")
-        note.setPropertyValue("Content", op["text"])
-        if op.get("author"):
-            note.setPropertyValue("Author", op["author"])
-        cursor = hit.getText().createTextCursorByRange(hit)
-        hit.getText().insertTextContent(cursor, note, True)
     elif kind == "enter":
         hit = found(doc, op["after"])
         cursor = hit.getText().createTextCursorByRange(hit.getEnd())
@@ -96,7 +91,6 @@ def apply(ctx, doc, op):
         cursor.getText().insertString(cursor, op.get("text", ""), False)
     else:
         raise SystemExit(f"unknown operation {kind!r}")
-    del text
 
 
 def main():
@@ -129,7 +123,7 @@ def main():
             for op in job.get("ops", []):
                 apply(ctx, doc, op)
             doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(job["out"])),
-                           (prop("FilterName", os.environ.get("FILTER","MS Word 2007 XML")), prop("Overwrite", True)))
+                           (prop("FilterName", "MS Word 2007 XML"), prop("Overwrite", True)))
             doc.close(True)
         try:
             desktop.terminate()

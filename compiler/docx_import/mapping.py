@@ -42,7 +42,7 @@ class Mapped:
     missing: list[str]  # fields of the map with no paragraph left
     unknown: list[str]  # fu_ bookmarks the map does not name
     strays: list[Stray]
-    out_of_order: list[str]  # fields found before a field that came earlier in the map (a moved row)
+    out_of_order: list[str]  # the first field of each owner met before an owner that comes earlier in the map
 
 
 def clean(text: str) -> str:
@@ -81,17 +81,27 @@ def map_fields(paras: list[Para], bookmarks: dict[str, str], expected_labels: se
         if not text.strip():
             continue
         owner = last_in_place.get(place)
-        if owner is not None and p.area == "cell":
-            owner.extras.append((p.style, text))
-        elif text.strip() in expected_labels:
+        if text.strip() in expected_labels:
             continue
+        if owner is not None:
+            owner.extras.append((p.style, text))
         else:
             strays.append(Stray("cell" if p.area == "cell" else "body", p, text))
     missing = [f for f in bookmarks.values() if f not in found]
+    # a moved row (or heading): an owner (item, policy…) met before one the map puts earlier; entries and
+    # paragraphs may move inside their owner (a reordered list)
+    owner_rank: dict[str, int] = {}
+    for name in bookmarks.values():
+        owner_rank.setdefault(name.split(":", 1)[0], len(owner_rank))
     out_of_order = []
     highest = -1
-    for n, name in rows_seen:
-        if n < highest:
+    seen_owners: set[str] = set()
+    for _, name in rows_seen:
+        owner = name.split(":", 1)[0]
+        if owner in seen_owners:
+            continue
+        seen_owners.add(owner)
+        if owner_rank[owner] < highest:
             out_of_order.append(name)
-        highest = max(highest, n)
+        highest = max(highest, owner_rank[owner])
     return Mapped(found, missing, unknown, strays, out_of_order)
