@@ -60,9 +60,10 @@ def map_fields(paras: list[Para], bookmarks: dict[str, str], expected_labels: se
     last_in_place: dict[object, FieldText] = {}
     rows_seen: list[tuple[int, str]] = []
     for p in paras:
-        text = clean(p.text(True))  # the view already dropped the other kind of change
+        raw = p.text(True)  # the view already dropped the other kind of change
+        text = clean(raw)
         if p.area == "toc":
-            label = _TOC_NUMBER.sub("", text)
+            label = raw.rsplit("\t", 1)[0] if "\t" in raw else _TOC_NUMBER.sub("", raw)  # the page number after the tab
             if label and label not in toc_labels:
                 strays.append(Stray("toc", p, text))
             continue
