@@ -367,3 +367,83 @@ def test_the_map_in_document_properties_stands_in_for_a_dropped_custom_xml_part(
     code, out = run_import(edited, repo)
     assert code == 0, out
     assert out["changed_fields"] == ["third-a:status:1:items:0"]
+
+
+def test_a_result_that_fails_check_writes_nothing(preview_repo, repo, tmp_path):
+    _, docx = preview_repo
+    edited = ed.edit(docx, tmp_path / "e.docx", lambda doc: ed.retype(doc, "［経産省］", "経産省", "未登録省"))
+    before = snapshot(repo)
+    result = CliRunner().invoke(main, ["import-docx", str(edited), "--sources", str(repo)])
+    assert result.exit_code == 1, result.output
+    assert "[E023]" in result.output and "[E085]" in result.output
+    assert snapshot(repo) == before
+
+
+def _tracked_run(tag: str, text: str, rid: str):
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    el = OxmlElement(tag)
+    el.set(qn("w:id"), rid)
+    el.set(qn("w:author"), AUTHOR)
+    el.set(qn("w:date"), "2026-12-01T09:00:00Z")
+    run = OxmlElement("w:r")
+    t = OxmlElement("w:delText" if tag in ("w:del", "w:moveFrom") else "w:t")
+    t.text = text
+    run.append(t)
+    el.append(run)
+    return el
+
+
+def _plain_run(text: str):
+    from docx.oxml import OxmlElement
+
+    run = OxmlElement("w:r")
+    t = OxmlElement("w:t")
+    t.text = text
+    run.append(t)
+    return run
+
+
+def test_moves_and_formatting_changes_are_tracked_changes_too(preview_repo, repo, tmp_path):
+    """A word moved with 変更履歴 (w:moveFrom / w:moveTo) from one cell to another, and a run made bold
+    (w:rPrChange): listed, and only the move changes text, only with --accept-changes."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    _, docx = preview_repo
+
+    def change(doc):
+        ed.retype(doc, "戊の状況。", "戊の状況。", "戊の")
+        ed.find_paragraph(doc, "戊の", 1).append(_tracked_run("w:moveFrom", "状況", "900"))
+        ed.find_paragraph(doc, "戊の", 1).append(_plain_run("。"))
+        ed.retype(doc, "丙の段落。", "丙の段落。", "丙の段落")
+        ed.find_paragraph(doc, "丙の段落").append(_tracked_run("w:moveTo", "状況", "901"))
+        ed.find_paragraph(doc, "丙の段落").append(_plain_run("。"))
+        run = ed.find_paragraph(doc, "甲の取組を令和4年度中").findall(qn("w:r"))[-1]
+        rpr = run.find(qn("w:rPr"))
+        if rpr is None:
+            rpr = OxmlElement("w:rPr")
+            run.insert(0, rpr)
+        rpr.append(OxmlElement("w:b"))
+        was = OxmlElement("w:rPrChange")
+        was.set(qn("w:id"), "902")
+        was.set(qn("w:author"), AUTHOR)
+        was.append(OxmlElement("w:rPr"))
+        rpr.append(was)
+
+    edited = ed.edit(docx, tmp_path / "e.docx", change)
+    before = snapshot(repo)
+    code, out = run_import(edited, repo)
+    assert code == 0, out
+    kinds = {(r["field"], r["kind"], r["text"]) for r in out["revisions"]}
+    assert ("third-a:status:1:items:0", "移動（移動元）", "状況") in kinds
+    assert ("first-c:status:1", "移動（移動先）", "状況") in kinds
+    assert any(f == "first-a:commitment:0" and k == "書式" for f, k, _ in kinds)
+    assert out["files"] == [] and snapshot(repo) == before
+    code, out = run_import(edited, repo, "--accept-changes")
+    assert code == 0, out
+    assert yaml_of(repo, THIRD_A)["status"][1] == {"bullets": ["戊の。"]}
+    assert yaml_of(repo, FIRST_C)["status"][1] == {"text": "丙の段落状況。"}
+    assert yaml_of(repo, FIRST_A)["commitment"] == ["甲の取組を令和4年度中に進める。"]
+    assert_built(repo, tmp_path / "out", ["丙の段落状況。", "戊の。"], ["戊の状況。"])

@@ -25,19 +25,13 @@ python-docx instead.
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
+from pathlib import Path
 
-import uno
-from com.sun.star.beans import PropertyValue
-from com.sun.star.connection import NoConnectException
-
-
-def prop(name, value):
-    p = PropertyValue()
-    p.Name, p.Value = name, value
-    return p
+# LibreOffice's own start-up and connection, shared with the page pass (run by this same Python)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compiler" / "paging"))
+import uno  # noqa: E402
+from uno_pages import prop, start, stop  # noqa: E402
 
 
 def _stop_group(signum, frame):
@@ -99,24 +93,8 @@ def main():
     jobs_file, profile = sys.argv[1:3]
     with open(jobs_file, encoding="utf-8") as fh:
         jobs = json.load(fh)
-    pipe = f"followup_edit_{os.getpid()}"
-    proc = subprocess.Popen(
-        ["soffice", f"-env:UserInstallation={profile}", "--headless", "--invisible", "--nologo",
-         "--norestore", "--nodefault", "--nolockcheck", f"--accept=pipe,name={pipe};urp;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, ctx, desktop = start(profile)
     try:
-        local = uno.getComponentContext()
-        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-        ctx = None
-        deadline = time.time() + 60
-        while ctx is None:
-            try:
-                ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-            except NoConnectException:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise SystemExit("LibreOffice did not start")
-                time.sleep(0.05)
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         for job in jobs:
             doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(job["in"])), "_blank", 0,
                                                (prop("Hidden", True),))
@@ -125,15 +103,8 @@ def main():
             doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(job["out"])),
                            (prop("FilterName", "MS Word 2007 XML"), prop("Overwrite", True)))
             doc.close(True)
-        try:
-            desktop.terminate()
-        except Exception:
-            pass
     finally:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, desktop)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,41 @@ def _stop_group(signum, frame):
     raise SystemExit(128 + (signum or signal.SIGTERM))
 
 
+def start(profile):
+    """soffice with the private profile ``profile`` (a file URL), and a UNO connection to it:
+    (process, component context, desktop). Shared with the tests' editing script."""
+    pipe = f"followup_{os.getpid()}"
+    proc = subprocess.Popen(
+        ["soffice", f"-env:UserInstallation={profile}", "--headless", "--invisible", "--nologo",
+         "--norestore", "--nodefault", "--nolockcheck", f"--accept=pipe,name={pipe};urp;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    ctx = None
+    deadline = time.time() + 60
+    while ctx is None:
+        try:
+            ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+        except NoConnectException:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit("LibreOffice did not start")
+            time.sleep(0.05)
+    return proc, ctx, ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+
+
+def stop(proc, desktop):
+    """Ask LibreOffice to quit; kill it if it does not within 20 s."""
+    try:
+        desktop.terminate()
+    except Exception:
+        pass
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def main():
     signal.signal(signal.SIGTERM, _stop_group)
     signal.signal(signal.SIGHUP, _stop_group)
@@ -41,24 +76,8 @@ def main():
         _stop_group(None, None)
     docx, out, profile = sys.argv[1:4]
     pdf_out = sys.argv[4] if len(sys.argv) > 4 else None
-    pipe = f"followup_{os.getpid()}"
-    proc = subprocess.Popen(
-        ["soffice", f"-env:UserInstallation={profile}", "--headless", "--invisible", "--nologo",
-         "--norestore", "--nodefault", "--nolockcheck", f"--accept=pipe,name={pipe};urp;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, ctx, desktop = start(profile)
     try:
-        local = uno.getComponentContext()
-        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-        ctx = None
-        deadline = time.time() + 60
-        while ctx is None:
-            try:
-                ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-            except NoConnectException:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise SystemExit("LibreOffice did not start")
-                time.sleep(0.05)
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(docx)), "_blank", 0,
                                            (prop("Hidden", True),))
         cursor = doc.getCurrentController().getViewCursor()
@@ -77,15 +96,8 @@ def main():
         doc.close(True)
         with open(out, "w", encoding="utf-8") as fh:
             json.dump(pages, fh)
-        try:
-            desktop.terminate()
-        except Exception:
-            pass
     finally:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, desktop)
 
 
 if __name__ == "__main__":
