@@ -22,6 +22,7 @@ HANDLES_NS = "urn:followup:docx-handles:1"
 PROP_FORMAT = "followup.handles"
 PROP_SHA = "followup.document_sha256"
 PROP_REVISION = "followup.source_revision"
+PROP_PREVIEW = "followup.preview"  # the page mark of a preview
 PROP_FIELDS = "followup.fields"  # "field=sha field=sha …" in bookmark order (fu_1 first)
 FIELD_SHA_LENGTH = 16  # hex digits of the per-field hash (sha256 of the printed paragraph text)
 

@@ -252,7 +252,7 @@ def test_an_entry_indented_becomes_a_child(preview_repo, repo, tmp_path):
 
 @pytest.mark.parametrize("case, kind", [
     ("number", "number"), ("deleted", "deleted"), ("toc", "stray"), ("label", "stray"), ("row", "moved"),
-    ("heading-enter", "extra"),
+    ("heading-enter", "extra"), ("footer", "stray"),
 ])
 def test_edits_that_cannot_go_back_are_reported_with_the_text(preview_repo, repo, tmp_path, case, kind):
     _, docx = preview_repo
@@ -263,6 +263,7 @@ def test_edits_that_cannot_go_back_are_reported_with_the_text(preview_repo, repo
         "label": lambda doc: ed.replace_text(doc, "■新たな大方針", "■新たな大方針（直した）"),
         "row": lambda doc: ed.swap_rows(doc, "甲の取組を令和4年度中", "丙の取組を進める。"),
         "heading-enter": lambda doc: ed.press_enter(doc, "第二の柱", "見出しの下に書いた文。", nth=1),
+        "footer": lambda doc: doc.sections[-1].footer.add_paragraph("（フッターに書いた）"),
     }
     before = snapshot(repo)
     edited = ed.edit(docx, tmp_path / "e.docx", changes[case])
@@ -270,7 +271,7 @@ def test_edits_that_cannot_go_back_are_reported_with_the_text(preview_repo, repo
     assert code == 1, out
     assert kind in {f["kind"] for f in out["findings"]}, out["findings"]
     quoted = {"number": "（①－9）", "deleted": "", "toc": "目次で直した", "label": "（直した）", "row": "",
-              "heading-enter": "見出しの下に書いた文。"}[case]
+              "heading-enter": "見出しの下に書いた文。", "footer": "フッターに書いた"}[case]
     assert any(quoted in f["docx"] for f in out["findings"] if f["kind"] == kind)
     if case == "deleted":
         assert any(f["sources"] == "丙の段落。" and f["file"] == FIRST_C for f in out["findings"])
@@ -366,7 +367,8 @@ def test_the_map_in_document_properties_stands_in_for_a_dropped_custom_xml_part(
     edited = ed.edit(dropped, tmp_path / "e.docx", lambda doc: ed.replace_text(doc, "戊の状況。", "戊の状況（府省）。"))
     code, out = run_import(edited, repo)
     assert code == 0, out
-    assert out["changed_fields"] == ["third-a:status:1:items:0"]
+    assert out["changed_fields"] == ["third-a:status:1:items:0"] and out["base"]["recovered"]
+    assert yaml_of(repo, THIRD_A)["status"][1] == {"bullets": ["戊の状況（府省）。"]}
 
 
 def test_a_result_that_fails_check_writes_nothing(preview_repo, repo, tmp_path):

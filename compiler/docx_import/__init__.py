@@ -150,6 +150,9 @@ def run(docx: Path, sources: Path, dry_run: bool, accept_changes: bool, diags: D
     for stray in mapped.strays:
         where = {"toc": "目次", "body": "本文", "cell": "表"}[stray.where]
         plan.findings.append(merge.Finding("stray", "", f"{docx.name}（{where}）", stray.para.index + 1, stray.text))
+    for part, n, text in paragraphs.margin_texts(pkg):  # the page mark and the page number, nothing else
+        if text.strip(" \t0123456789") and text.strip() != (hmap.preview or ""):
+            plan.findings.append(merge.Finding("stray", "", f"{docx.name}（{part}）", n, text))
     for name in mapped.unknown:
         plan.findings.append(merge.Finding("stray", name, docx.name, 0, name))
     result.findings = plan.findings

@@ -46,7 +46,7 @@ class Package:
     styles: dict[str, str]  # style id → style name
     comments: object | None  # lxml root of word/comments.xml
     handles: HandleMap
-    footers: list[object] = field(default_factory=list)
+    margins: list[tuple[str, object]] = field(default_factory=list)  # (part name, lxml root) of headers and footers
 
 
 def _parse(zf: zipfile.ZipFile, name: str, path: Path):
@@ -99,8 +99,8 @@ def _from_properties(root) -> tuple[str | None, HandleMap | None]:
         fields[f"{handles.HANDLE_BOOKMARK}{n}"] = name
         if sha:
             shas[name] = sha
-    return fmt, HandleMap(fields, shas, props.get(handles.PROP_SHA, ""), props.get(handles.PROP_REVISION), None,
-                          "docProps/custom.xml")
+    return fmt, HandleMap(fields, shas, props.get(handles.PROP_SHA, ""), props.get(handles.PROP_REVISION),
+                          props.get(handles.PROP_PREVIEW), "docProps/custom.xml")
 
 
 def read(path: Path) -> Package:
@@ -156,5 +156,6 @@ def read(path: Path) -> Package:
                 if sid:
                     styles[sid] = name_el.get(f"{{{W_NS}}}val") if name_el is not None else sid
         comments = _parse(zf, "word/comments.xml", path) if "word/comments.xml" in names else None
-        footers = [_parse(zf, n, path) for n in sorted(names) if n.startswith("word/footer") and n.endswith(".xml")]
-    return Package(path, document, styles, comments, found, footers)
+        margins = [(n, _parse(zf, n, path)) for n in sorted(names)
+                   if n.startswith(("word/footer", "word/header")) and n.endswith(".xml")]
+    return Package(path, document, styles, comments, found, margins)

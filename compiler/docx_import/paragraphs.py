@@ -185,6 +185,16 @@ def paragraphs(pkg: Package) -> list[Para]:
     return out
 
 
+def margin_texts(pkg: Package) -> list[tuple[str, int, str]]:
+    """(part, paragraph number from 1, text with tracked changes accepted) of every header and footer paragraph."""
+    out = []
+    for part, root in pkg.margins:
+        for n, p in enumerate(root.iter(f"{W}p"), 1):
+            para = _paragraph(p, n, "margin", None, pkg.styles)
+            out.append((part, n, para.text(True)))
+    return out
+
+
 def view(paras: list[Para], accept: bool) -> list[Para]:
     """The paragraphs with every tracked change accepted (``accept``) or rejected: pieces of the other
     kind dropped, and a paragraph whose mark goes joined with the next one in the same place."""

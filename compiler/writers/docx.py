@@ -839,6 +839,8 @@ def _custom_xml(w: "_Writer") -> bytes:
     props = [(handles.PROP_FORMAT, HANDLES_FORMAT), (handles.PROP_SHA, document_hash(w.src))]
     if w.revision:
         props.append((handles.PROP_REVISION, w.revision))
+    if w.src.preview:
+        props.append((handles.PROP_PREVIEW, w.src.preview))
     props.append((handles.PROP_FIELDS, " ".join(f"{h}={sha}" for h, sha in w.handles)))
     body = "".join(
         f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{n}" name="{xml_escape(name)}">'
