@@ -159,7 +159,24 @@ def test_a_round_trip_through_libreoffice_changes_nothing(tmp_path):
     shutil.copytree(OFFICIAL, official, ignore=shutil.ignore_patterns("README.md"))
     _commit(official)
     roots.append(official)
-    jobs["official"] = (write_docx(official, tmp_path / "official.docx", "経産省"), [])
+    official_docx = write_docx(official, tmp_path / "official.docx", "経産省")
+    jobs["official"] = (official_docx, [])
+    # and one tracked edit in the official preview, to see the import at the real document's size
+    jobs["official-edit"] = (official_docx, [{"op": "record", "on": True, "author": "経産省"},
+                                             {"op": "replace", "find": "計49回の広告掲載", "with": "計52回の広告掲載"}])
     saved = ed.libreoffice_edit(jobs, tmp_path / "lo")
     for root, name in zip(roots, jobs):
         assert_no_change(saved[name], root)
+    from compiler.docx_import import run
+
+    diags = Diagnostics()
+    result = run(saved["official-edit"], official, dry_run=False, accept_changes=True, diags=diags)
+    assert not diags.has_errors and result.findings == [], (diags.items, result.findings)
+    assert result.changed_fields == ["ma-succession-publicity:status:1:items:0"]
+    rel = "10-succession/20-ma-succession/090-ma-succession-publicity.yaml"
+    assert list(result.changes) == [rel] and "計52回の広告掲載" in (official / rel).read_text(encoding="utf-8")
+    # LibreOffice records one change per run (the digits are a run of their own, tagged en-US)
+    assert "".join(r.text for r in result.revisions if r.kind == "削除") == "計49回の広告掲載"
+    assert "".join(r.text for r in result.revisions if r.kind == "挿入") == "計52回の広告掲載"
+    assert {(r.field, r.author, r.file) for r in result.revisions} == {
+        ("ma-succession-publicity:status:1:items:0", "経産省", rel)}
