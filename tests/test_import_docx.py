@@ -222,6 +222,32 @@ def test_enter_after_a_budget_line_adds_a_budget_line(preview_repo, repo, tmp_pa
     assert_built(repo, tmp_path / "out", ["【令和5年度予算案：20億円】"])
 
 
+def test_enter_after_a_project_and_after_a_list_adds_a_budget_line_and_a_block(preview_repo, repo, tmp_path):
+    """丙事業 has no budget: Enter after its name in the budget style starts one; a paragraph in the
+    plain status style after the last entry of 戊's list is a new text block after the list."""
+    _, docx = preview_repo
+
+    def change(doc):
+        ed.press_enter(doc, "○丙事業", "【令和5年度予算案：3億円】", style_like="157.7億円の内数")
+        ed.press_enter(doc, "戊の状況。", "戊の補足の段落。", style_like="丙の段落。")
+
+    code, out = run_import(ed.edit(docx, tmp_path / "e.docx", change), repo)
+    assert code == 0, out
+    assert yaml_of(repo, FIRST_C)["status"][0] == {"project": "丙事業", "budget": ["令和5年度予算案：3億円"]}
+    assert yaml_of(repo, THIRD_A)["status"][1:] == [{"bullets": ["戊の状況。"]}, {"text": "戊の補足の段落。"},
+                                                    {"ministry": "経産省"}]
+    assert_built(repo, tmp_path / "out", ["【令和5年度予算案：3億円】", "戊の補足の段落。"])
+
+
+def test_a_list_deleted_entirely_is_reported(preview_repo, repo, tmp_path):
+    _, docx = preview_repo
+    before = snapshot(repo)
+    code, out = run_import(ed.edit(docx, tmp_path / "e.docx", lambda doc: ed.delete_paragraph(doc, "戊の状況。")), repo)
+    assert code == 1
+    assert [(f["kind"], f["file"], f["sources"]) for f in out["findings"]] == [("deleted", THIRD_A, "戊の状況。")]
+    assert snapshot(repo) == before
+
+
 def test_list_entries_reordered_removed_and_added_indented(preview_repo, repo, tmp_path):
     _, docx = preview_repo
 
@@ -449,3 +475,19 @@ def test_moves_and_formatting_changes_are_tracked_changes_too(preview_repo, repo
     assert yaml_of(repo, FIRST_C)["status"][1] == {"text": "丙の段落状況。"}
     assert yaml_of(repo, FIRST_A)["commitment"] == ["甲の取組を令和4年度中に進める。"]
     assert_built(repo, tmp_path / "out", ["丙の段落状況。", "戊の。"], ["戊の状況。"])
+
+
+def test_the_import_is_a_reader_stage_that_uses_no_writer():
+    """compiler/docx_import reads what the writer made through compiler.docx_handles only."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "compiler" / "docx_import"
+    for path in sorted(root.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert ast.get_docstring(tree), path
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("compiler.writers"), (path.name, node.module)
+                assert not any(alias.name.startswith("_") for alias in node.names), (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("compiler.writers") for a in node.names), path.name

@@ -379,32 +379,43 @@ class Merger:
     # --- lists ------------------------------------------------------------------
     def list_block(self, key: tuple[str, int], names: list[str]) -> None:
         """One list block: entry texts edited in place, or (added, removed, reordered, indented entries)
-        the whole list rebuilt from the paragraphs."""
+        the whole list rebuilt from the paragraphs. Paragraphs of another kind added after its last entry
+        (a 「FU Paragraph」, a note…) become new blocks after it."""
         item, b = key
-        present = [n for n in names if n in self.m.fields]
-        recorded = [n for n in names]  # map order
-        structural = bool(set(names) - set(present))
+        present = [n for n in self.m.fields if n in set(names)]  # document order
+        if not present:
+            self.find("deleted", names[0], "", "\n".join(self.current[n].core for n in names if n in self.current))
+            return
+        structural = set(names) != set(present) or present != [n for n in names if n in set(present)]
         seq = []
         for name in present:
             ft = self.m.fields[name]
             f = Field.parse(name)
             level, is_para = _style_level(ft.para.style)
-            want_level = len(f.path[3])
-            if level is None or level != want_level or is_para != ("paragraphs" in f.path):
+            if level is None or level != len(f.path[3]) or is_para != ("paragraphs" in f.path):
                 structural = True
             seq.append((ft.para.style, ft.text, name))
             for style, text in ft.extras:
                 if text.strip():
-                    structural = True
                     seq.append((style, text, None))
-        doc_order = [n for n in self.m.fields if n in set(present)]
-        if [n for n in recorded if n in set(present)] != doc_order:
-            structural = True
+        after: list[tuple[str, str]] = []
+        while seq and seq[-1][2] is None and _style_level(seq[-1][0])[0] is None:
+            style, text, _ = seq.pop()
+            after.insert(0, (style, text))
+        structural = structural or any(origin is None for _, _, origin in seq)
+        if after:
+            blocks = [self.new_block(style, text) for style, text in after]
+            if None in blocks:
+                for (style, text), block in zip(after, blocks):
+                    if block is None:
+                        self.find("extra", present[-1], text)
+            else:
+                self.insert(self.src.items[item], ("status",), b, tuple(blocks), present[-1])
         if not structural:
             for name in present:
-                self.scalar(Field.parse(name), self.m.fields[name])
+                ft = self.m.fields[name]
+                self.scalar(Field.parse(name), FieldText(ft.field, ft.para, ft.text))
             return
-        first = Field(item, ("status", b))
         sf = self.src.items.get(item)
         block = get(sf.data, ("status", b)) if sf is not None else None
         if not isinstance(block, dict) or not ("bullets" in block or "numbered" in block):
@@ -421,7 +432,7 @@ class Merger:
             return
         list_key = "bullets" if "bullets" in block else "numbered"
         self.plan.add(sf.rel, Set(("status", b, list_key), entries))
-        self.plan.changed_fields.append(first.name)
+        self.plan.changed_fields.append(Field(item, ("status", b)).name)
 
 
 def _list_and_index(data, path: tuple) -> tuple[tuple, int]:

@@ -38,18 +38,13 @@ def _set(rt, op: Set, settings) -> None:
 
 
 def _insert(rt, op: Insert, settings) -> None:
+    from ruamel.yaml.comments import CommentedSeq
+
     parent = _parent(rt.data, op.path)
     key = op.path[-1]
-    target = parent[key]
-    if isinstance(target, str):  # a single text written without a list: becomes a list
-        from ruamel.yaml.comments import CommentedSeq
-
-        target = CommentedSeq([target])
-        parent[key] = target
-    if target is None:
-        from ruamel.yaml.comments import CommentedSeq
-
-        target = CommentedSeq()
+    target = parent.get(key) if isinstance(parent, dict) else parent[key]
+    if not isinstance(target, list):  # none yet (budget: missing or empty), or a single text: a list
+        target = CommentedSeq([] if target is None else [target])
         parent[key] = target
     for n, value in enumerate(op.values):
         at = op.after + 1 + n
