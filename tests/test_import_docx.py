@@ -265,9 +265,23 @@ def test_list_entries_reordered_removed_and_added_indented(preview_repo, repo, t
     assert_built(repo, tmp_path / "out", ["戊の下位の状況。"], ["甲の下位の状況。"])
 
 
-def test_an_entry_indented_becomes_a_child(preview_repo, repo, tmp_path):
+def _indent_like(doc, text: str, like: str) -> None:
+    """Word's Increase Indent: a direct left indent on the paragraph, its style unchanged."""
+    import copy
+
+    from docx.oxml.ns import qn
+
+    ppr = ed.find_paragraph(doc, text).find(qn("w:pPr"))
+    source = doc.styles.element.xpath(f'w:style[@w:styleId="{like}"]/w:pPr/w:ind')[0]
+    ppr.append(copy.deepcopy(source))
+
+
+@pytest.mark.parametrize("how", ["style", "indent"])
+def test_an_entry_indented_becomes_a_child(preview_repo, repo, tmp_path, how):
     _, docx = preview_repo
-    edited = ed.edit(docx, tmp_path / "e.docx", lambda doc: ed.restyle(doc, "甲の二つ目の状況。", "FUBullet2"))
+    indent = (lambda doc: ed.restyle(doc, "甲の二つ目の状況。", "FUBullet2")) if how == "style" else \
+        (lambda doc: _indent_like(doc, "甲の二つ目の状況。", "FUBullet2"))
+    edited = ed.edit(docx, tmp_path / "e.docx", indent)
     code, out = run_import(edited, repo)
     assert code == 0, out
     assert yaml_of(repo, FIRST_A)["status"][1] == {

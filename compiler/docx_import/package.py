@@ -44,6 +44,7 @@ class Package:
     path: Path
     document: object  # lxml root of word/document.xml
     styles: dict[str, str]  # style id → style name
+    indents: dict[str, int]  # style name → its left indent (twentieths of a point), where it sets one
     comments: object | None  # lxml root of word/comments.xml
     handles: HandleMap
     margins: list[tuple[str, object]] = field(default_factory=list)  # (part name, lxml root) of headers and footers
@@ -149,13 +150,29 @@ def read(path: Path) -> Package:
             raise Unreadable("E083", f"{path} の word/document.xml は Word の本文ではありません。",
                              "Word か LibreOffice で開いて保存し直したものを送ってもらってください。", "word/document.xml")
         styles: dict[str, str] = {}
+        indents: dict[str, int] = {}
         if "word/styles.xml" in names:
             for st in _parse(zf, "word/styles.xml", path).iter(f"{{{W_NS}}}style"):
                 name_el = st.find(f"{{{W_NS}}}name")
                 sid = st.get(f"{{{W_NS}}}styleId")
                 if sid:
                     styles[sid] = name_el.get(f"{{{W_NS}}}val") if name_el is not None else sid
+                    left = left_indent(st.find(f"{{{W_NS}}}pPr"))
+                    if left is not None:
+                        indents[styles[sid]] = left
         comments = _parse(zf, "word/comments.xml", path) if "word/comments.xml" in names else None
         margins = [(n, _parse(zf, n, path)) for n in sorted(names)
                    if n.startswith(("word/footer", "word/header")) and n.endswith(".xml")]
-    return Package(path, document, styles, comments, found, margins)
+    return Package(path, document, styles, indents, comments, found, margins)
+
+
+def left_indent(ppr) -> int | None:
+    """The left (start) indent a paragraph's or style's properties set, in twentieths of a point."""
+    ind = ppr.find(f"{{{W_NS}}}ind") if ppr is not None else None
+    if ind is None:
+        return None
+    for attr in ("left", "start"):
+        value = ind.get(f"{{{W_NS}}}{attr}")
+        if value is not None and value.lstrip("-").isdigit():
+            return int(value)
+    return None

@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass, replace
 
 from compiler import docx_handles as handles
-from compiler.docx_import.package import W_NS, Package
+from compiler.docx_import.package import W_NS, Package, left_indent
 
 W = f"{{{W_NS}}}"
 INSERTED = {f"{W}ins", f"{W}moveTo"}
 DELETED = {f"{W}del", f"{W}moveFrom"}
+LEVELLED = re.compile(r"^(FU (?:Bullet|Numbered|Entry Paragraph)) ([0-9]+)$")
 # the writer's TOC styles, and the names LibreOffice gives them when it saves ("Contents 1")
 TOC_STYLE = re.compile(r"^(toc|contents) [0-9]$", re.IGNORECASE)
 CHANGE_KIND = {f"{W}ins": "挿入", f"{W}del": "削除", f"{W}moveTo": "移動（移動先）", f"{W}moveFrom": "移動（移動元）"}
@@ -84,10 +85,22 @@ def _who(el) -> tuple[str, str]:
     return el.get(f"{W}author") or "", el.get(f"{W}date") or ""
 
 
-def _paragraph(p, index: int, area: str, cell, styles: dict[str, str]) -> Para:
+def levelled(style: str, indent: int | None, indents: dict[str, int]) -> str:
+    """A list paragraph indented by hand (Word's Increase Indent, a ruler drag) reads as the list style
+    of the level whose indent is nearest: 「FU Bullet 1」 moved to the indent of level 2 is 「FU Bullet 2」."""
+    m = LEVELLED.match(style)
+    if m is None or indent is None:
+        return style
+    levels = {name: left for name, left in indents.items() if LEVELLED.match(name)
+              and LEVELLED.match(name).group(1) == m.group(1)}
+    return min(levels, key=lambda name: abs(levels[name] - indent)) if levels else style
+
+
+def _paragraph(p, index: int, area: str, cell, styles: dict[str, str], indents: dict[str, int] | None = None) -> Para:
     ppr = p.find(f"{W}pPr")
     style_el = ppr.find(f"{W}pStyle") if ppr is not None else None
     style = styles.get(style_el.get(f"{W}val"), style_el.get(f"{W}val")) if style_el is not None else "Normal"
+    style = levelled(style, left_indent(ppr), indents or {})
     mark = ""
     revisions: list[Revision] = []
     if ppr is not None:
@@ -159,7 +172,7 @@ def paragraphs(pkg: Package) -> list[Para]:
         for child in node:
             tag = child.tag
             if tag == f"{W}p":
-                out.append(_paragraph(child, len(out), area, cell, pkg.styles))
+                out.append(_paragraph(child, len(out), area, cell, pkg.styles, pkg.indents))
             elif tag == f"{W}tbl":
                 if area == "toc":
                     walk_table(child, area, None)
