@@ -10,7 +10,6 @@ of a following build.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
