@@ -364,7 +364,7 @@ def _rezip(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path:
     ("not-zip", "E080"), ("not-word", "E080"), ("foreign", "E081"), ("other-format", "E082"),
     ("broken-xml", "E083"), ("broken-map", "E083"), ("missing", "E080"),
 ])
-def test_foreign_or_corrupted_files_are_refused(preview_repo, repo, tmp_path, case, code):
+def test_foreign_or_corrupted_files_are_refused(preview_repo, repo, tmp_path, case, code, monkeypatch):
     import docx as python_docx
 
     _, docx = preview_repo
@@ -392,6 +392,10 @@ def test_foreign_or_corrupted_files_are_refused(preview_repo, repo, tmp_path, ca
     assert f"[{code}]" in result.output and str(target) in result.output
     assert "Traceback" not in result.output and "内部エラー" not in result.output
     assert snapshot(repo) == before
+    monkeypatch.chdir(tmp_path)  # named relative to the working folder, as a user types it
+    as_json = CliRunner().invoke(main, ["import-docx", target.name, "--sources", str(repo), "--json"])
+    spans = [d["span"]["file"] for d in json.loads(as_json.stdout)["diagnostics"] if d["code"] == code]
+    assert spans and all(Path(f) == target.absolute() for f in spans)  # where the DOCX is, not under the sources
 
 
 def test_the_map_in_document_properties_stands_in_for_a_dropped_custom_xml_part(preview_repo, repo, tmp_path):
@@ -504,3 +508,22 @@ def test_the_import_is_a_reader_stage_that_uses_no_writer():
                 assert not any(alias.name.startswith("_") for alias in node.names), (path.name, node.module)
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("compiler.writers") for a in node.names), path.name
+
+
+def test_a_docx_without_field_records_and_no_recoverable_base_is_refused(preview_repo, tmp_path):
+    """A DOCX of an older build (no per-field hashes) whose sources revision is gone: E084, nothing written."""
+    import re
+
+    _, docx = preview_repo
+    plain = tmp_path / "sources"
+    shutil.copytree(MINI, plain)  # the same sources, but no git: the recorded revision cannot be read back
+    package = zipfile.ZipFile(docx)
+    handles = re.sub(rb'\s+sha="[^"]*"', b"", package.read("customXml/item1.xml"))
+    props = re.sub(rb'<property[^>]*name="followup\.fields".*?</property>', b"", package.read("docProps/custom.xml"),
+                   flags=re.S)
+    old = _rezip(docx, tmp_path / "old.docx", {"customXml/item1.xml": handles, "docProps/custom.xml": props})
+    before = snapshot(plain)
+    code, out = run_import(old, plain)
+    assert code == 1
+    assert [d["code"] for d in out["diagnostics"] if d["severity"] == "error"] == ["E084"]
+    assert snapshot(plain) == before

@@ -103,14 +103,15 @@ def run(docx: Path, sources: Path, dry_run: bool, accept_changes: bool, diags: D
     from compiler.pipeline import compile_sources
 
     docx = Path(docx)
+    docx_span = Span(str(docx.absolute()))  # the DOCX lies anywhere: never shown relative to the sources
     try:
         pkg = package.read(docx)
     except package.Unreadable as exc:
-        diags.error(exc.code, str(exc), Span(str(docx)), exc.hint)
+        diags.error(exc.code, str(exc), docx_span, exc.hint)
         return None
     compiled = compile_sources(Path(sources), diags)
     if compiled.document is None:
-        diags.error("E084", "原稿にエラーがあるため、DOCX を取り込めません。", Span(str(docx)),
+        diags.error("E084", "原稿にエラーがあるため、DOCX を取り込めません。", docx_span,
                     "先に followup check のエラーを直してから、もう一度実行してください。")
         return None
     theme = compiled.theme
@@ -120,7 +121,7 @@ def run(docx: Path, sources: Path, dry_run: bool, accept_changes: bool, diags: D
     base_printed = printed_fields(base.document, theme) if base.document is not None else None
     if base_printed is None and not hmap.shas:
         diags.error("E084", f"{docx} の作成元の原稿を復元できず（{base.reason}）、段落ごとの記録もないため、"
-                    "どこが直されたかを判断できません。", Span(str(docx)),
+                    "どこが直されたかを判断できません。", docx_span,
                     "DOCX を作った版の原稿（git のリビジョン）を用意するか、新しいプレビューで直してもらってください。")
         return None
     result = Result(docx, base.reason, accepted=accept_changes, preview=hmap.preview, revision=hmap.source_revision)
@@ -160,7 +161,7 @@ def run(docx: Path, sources: Path, dry_run: bool, accept_changes: bool, diags: D
     try:
         result.changes = yamledit.apply(Path(sources), plan.ops, theme)
     except Exception as exc:  # a value the round trip cannot place: report, write nothing
-        diags.error("E085", f"原稿への書き込みを準備できません（{type(exc).__name__}: {exc}）。", Span(str(docx)),
+        diags.error("E085", f"原稿への書き込みを準備できません（{type(exc).__name__}: {exc}）。", docx_span,
                     "取り込まずに、差分を手で写してください（開発担当にも知らせてください）。")
         return result
     result.diff = yamledit.unified_diff(result.changes)
