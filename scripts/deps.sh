@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv python3-pip libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(libreoffice-writer-nogui python3-uno poppler-utils chromium)
+  # libreoffice-writer, not -nogui: the tests make comments through UNO, which need its UI files
+  packages+=(libreoffice-writer python3-uno poppler-utils chromium)
 fi
 
 missing=()

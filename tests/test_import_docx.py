@@ -1,10 +1,9 @@
 """followup import-docx: a ministry's edits in a preview DOCX go back into the YAML sources.
 
 The DOCX files are edited by a real client: LibreOffice headless through UNO (typed edits, tracked
-changes with change recording on, Enter), all jobs in one LibreOffice start (``uno_edited``);
-python-docx stands in for the rest (comments — LibreOffice 7.4 without its UI files aborts on any
-comment —, Enter without tracking, indenting, reordering, deleting a marked paragraph, a moved row,
-corrupted files). Every test checks the YAML, and the edits that go in are checked in both outputs
+changes with change recording on, Enter, comments), all jobs in one LibreOffice start (``uno_edited``);
+python-docx stands in for the rest (more comments, Enter without tracking, indenting, reordering,
+deleting a marked paragraph, a moved row, corrupted files). Every test checks the YAML, and the edits that go in are checked in both outputs
 of a following build.
 """
 
@@ -56,6 +55,10 @@ UNO_JOBS = {
         {"op": "insert", "after": "丙の段落", "text": "を追加"},
         {"op": "delete", "find": "二つ目の"},
         {"op": "enter", "after": "甲の下位の状況。", "text": "新しい下位の状況。"},
+    ],
+    "commented": [
+        {"op": "record", "on": False, "author": AUTHOR},
+        {"op": "comment", "on": "丙の段落", "text": "数字を確認してください"},
     ],
     "conflict": [
         {"op": "replace", "find": "丙の取組を進める。", "with": "丙の取組を大きく進める。"},
@@ -315,6 +318,15 @@ def test_edits_that_cannot_go_back_are_reported_with_the_text(preview_repo, repo
     if case == "deleted":
         assert any(f["sources"] == "丙の段落。" and f["file"] == FIRST_C for f in out["findings"])
     assert snapshot(repo) == before
+
+
+def test_comments_made_in_libreoffice_become_a_review_list(uno_edited, repo):
+    before = snapshot(repo)
+    code, out = run_import(uno_edited["commented"], repo)
+    assert code == 0, out
+    [c] = out["comments"]
+    assert (c["file"], c["line"], c["author"], c["text"]) == (FIRST_C, 8, AUTHOR, "数字を確認してください")
+    assert snapshot(repo) == before  # a comment is for the secretariat to read, not an edit
 
 
 def test_comments_become_a_review_list(preview_repo, repo, tmp_path):

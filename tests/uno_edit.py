@@ -12,14 +12,14 @@ Operations (``find`` is a text searched in the document body; the first match is
 * ``{"op": "replace", "find": "…", "with": "…"}`` — select the text and type over it;
 * ``{"op": "insert", "after": "…", "text": "…"}`` — type ``text`` right after the found text;
 * ``{"op": "delete", "find": "…"}`` — select the text and delete it;
-* ``{"op": "enter", "after": "…", "text": "…"}`` — press Enter after the found text, type ``text``.
+* ``{"op": "enter", "after": "…", "text": "…"}`` — press Enter after the found text, type ``text``;
+* ``{"op": "comment", "on": "…", "text": "…"}`` — a comment (コメント) on the found text, by the author set
+  with ``record``.
 
 With no operations the job is a plain open-and-save. An operation whose text is not found exits 2.
 
-No comment operation: LibreOffice 7.4 as packaged without its UI files (libreoffice-writer-nogui)
-aborts (SIGABRT in ``InterimItemWindow``, building the comment's sidebar window) as soon as a document
-holds a comment, whether inserted through UNO or loaded from a DOCX; the tests add comments with
-python-docx instead.
+Comments need LibreOffice's UI files (``libreoffice-writer``; the ``-nogui`` package lacks
+``annotation.ui`` and aborts on any comment), which ``scripts/deps.sh --test`` installs.
 """
 
 import json
@@ -51,6 +51,9 @@ def found(doc, text):
     return hit
 
 
+AUTHOR = [""]  # the author named by the last ``record`` operation (comments carry it themselves)
+
+
 def set_author(ctx, name):
     """The user name LibreOffice records as the author of changes and comments."""
     provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.configuration.ConfigurationProvider", ctx)
@@ -67,6 +70,7 @@ def apply(ctx, doc, op):
     if kind == "record":
         if op.get("author"):
             set_author(ctx, op["author"])
+            AUTHOR[0] = op["author"]
         doc.setPropertyValue("RecordChanges", bool(op.get("on", True)))
     elif kind == "replace":
         hit = found(doc, op["find"])
@@ -83,6 +87,12 @@ def apply(ctx, doc, op):
 
         cursor.getText().insertControlCharacter(cursor, PARAGRAPH_BREAK, False)
         cursor.getText().insertString(cursor, op.get("text", ""), False)
+    elif kind == "comment":
+        hit = found(doc, op["on"])
+        note = doc.createInstance("com.sun.star.text.textfield.Annotation")
+        note.setPropertyValue("Author", op.get("author") or AUTHOR[0])
+        note.setPropertyValue("Content", op["text"])
+        hit.getText().insertTextContent(hit, note, True)
     else:
         raise SystemExit(f"unknown operation {kind!r}")
 
