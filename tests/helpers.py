@@ -401,3 +401,24 @@ def crafted_pdf(base: Path, principle_note: str, items: dict[str, dict]) -> Path
     result, diags = build(sources, base / "out", formats={"pdf"})
     assert not diags.has_errors, diags.items
     return next(p for p in result.written if p.suffix == ".pdf")
+
+
+def assert_built(sources: Path, out: Path, present: list[str], absent: list[str] = ()) -> None:
+    """``followup check`` passes and a build shows ``present`` (not ``absent``) in the PDF and the DOCX."""
+    from click.testing import CliRunner
+
+    from compiler.cli import main
+
+    check = CliRunner().invoke(main, ["check", "--sources", str(sources)])
+    assert check.exit_code == 0, check.output
+    result, diags = build(sources, out)
+    assert not diags.has_errors, diags.items
+    name = result.document.output_name
+    pdf = norm("".join(pdf_pages(out / f"{name}.pdf")))
+    docx = norm("".join(docx_paragraphs(out / f"{name}.docx")))
+    for text in present:
+        assert norm(text) in pdf, text
+        assert norm(text) in docx, text
+    for text in absent:
+        assert norm(text) not in pdf, text
+        assert norm(text) not in docx, text

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from compiler.cli import main
 from tests import docx_edits as ed
-from tests.helpers import MINI, build, docx_paragraphs, norm, pdf_pages
+from tests.helpers import MINI, assert_built, build
 
 AUTHOR = "経産省 担当"
 
@@ -98,23 +98,6 @@ def yaml_of(sources: Path, rel: str):
     from ruamel.yaml import YAML
 
     return YAML(typ="safe").load((sources / rel).read_text(encoding="utf-8"))
-
-
-def assert_built(sources: Path, out: Path, present: list[str], absent: list[str] = ()) -> None:
-    """``followup check`` passes and a build shows ``present`` (not ``absent``) in the PDF and the DOCX."""
-    check = CliRunner().invoke(main, ["check", "--sources", str(sources)])
-    assert check.exit_code == 0, check.output
-    result, diags = build(sources, out)
-    assert not diags.has_errors, diags.items
-    name = result.document.output_name
-    pdf = norm("".join(pdf_pages(out / f"{name}.pdf")))
-    docx = norm("".join(docx_paragraphs(out / f"{name}.docx")))
-    for text in present:
-        assert norm(text) in pdf, text
-        assert norm(text) in docx, text
-    for text in absent:
-        assert norm(text) not in pdf, text
-        assert norm(text) not in docx, text
 
 
 FIRST_A = "10-alpha/10-first/010-first-a.yaml"
@@ -288,8 +271,29 @@ def test_an_entry_indented_becomes_a_child(preview_repo, repo, tmp_path, how):
     assert code == 0, out
     assert yaml_of(repo, FIRST_A)["status"][1] == {
         "bullets": [{"text": "甲の一つ目の状況。", "bullets": ["甲の二つ目の状況。", "甲の下位の状況。"]}]}
-    check = CliRunner().invoke(main, ["check", "--sources", str(repo)])
-    assert check.exit_code == 0, check.output
+    assert_built(repo, tmp_path / "out", ["甲の二つ目の状況。"])
+    _assert_nested(tmp_path / "out", "甲の一つ目の状況。", "甲の二つ目の状況。")
+
+
+def _assert_nested(out: Path, parent: str, child: str) -> None:
+    """In the built PDF and DOCX, ``child`` is set one list level deeper than ``parent``."""
+    import docx as python_docx
+    import pdfplumber
+
+    [name] = [p.stem for p in out.glob("*.docx")]
+    styles = {p.text.split("\t")[-1]: p.style.name for p in python_docx.Document(str(out / f"{name}.docx")).paragraphs}
+    cells = [p for t in python_docx.Document(str(out / f"{name}.docx")).tables for row in t.rows for c in row.cells
+             for p in c.paragraphs]
+    styles.update({p.text.split("\t")[-1]: p.style.name for p in cells})
+    assert (styles[parent], styles[child]) == ("FU Bullet 1", "FU Bullet 2"), (styles[parent], styles[child])
+    with pdfplumber.open(out / f"{name}.pdf") as pdf:
+        starts = {}
+        for page in pdf.pages:
+            for line in page.extract_text_lines():
+                for text in (parent, child):
+                    if text in line["text"]:
+                        starts.setdefault(text, line["x0"])  # where the entry's marker is drawn
+    assert starts[child] > starts[parent] + 5, starts  # the child's entry starts further right
 
 
 @pytest.mark.parametrize("case, kind", [
@@ -424,6 +428,7 @@ def test_the_map_in_document_properties_stands_in_for_a_dropped_custom_xml_part(
     assert code == 0, out
     assert out["changed_fields"] == ["third-a:status:1:items:0"] and out["base"]["recovered"]
     assert yaml_of(repo, THIRD_A)["status"][1] == {"bullets": ["戊の状況（府省）。"]}
+    assert_built(repo, tmp_path / "out", ["戊の状況（府省）。"], ["戊の状況。"])
 
 
 def test_a_result_that_fails_check_writes_nothing(preview_repo, repo, tmp_path):

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from compiler.diagnostics import Diagnostics
 from tests import docx_edits as ed
-from tests.helpers import OFFICIAL
+from tests.helpers import OFFICIAL, assert_built
 
 CHARS = "あいうえかきくけさしすたちつなにのはひふまみむやゆよらりるれろわを事業支援推進企業地域人材育成研究開発取組状況方針" \
         "abcXYZ0123456789、。・「」（）：%"
@@ -175,6 +175,7 @@ def test_a_round_trip_through_libreoffice_changes_nothing(tmp_path):
     assert result.changed_fields == ["ma-succession-publicity:status:1:items:0"]
     rel = "10-succession/20-ma-succession/090-ma-succession-publicity.yaml"
     assert list(result.changes) == [rel] and "計52回の広告掲載" in (official / rel).read_text(encoding="utf-8")
+    assert_built(official, tmp_path / "official-out", ["計52回の広告掲載"], ["計49回の広告掲載"])
     # LibreOffice records one change per run (the digits are a run of their own, tagged en-US)
     assert "".join(r.text for r in result.revisions if r.kind == "削除") == "計49回の広告掲載"
     assert "".join(r.text for r in result.revisions if r.kind == "挿入") == "計52回の広告掲載"
