@@ -237,29 +237,65 @@ def test_without_the_rules_the_synthetic_policy_shows_every_fault(synthetic_with
     assert found.empty_left and found.unlabelled and found.short_start, found
 
 
-def test_the_label_is_drawn_atop_the_left_column_of_each_continuation(synthetic, tmp_path):
-    """In the PDF itself: on every page a row goes on to, its number and （続き） open the left column."""
+def _first_left_line(page, heading: str) -> list[dict]:
+    """The characters of the left column's first line under the table's header row on ``page``."""
+    regions, x = _regions(page)
+    table = next(((top, bottom) for kind, top, bottom in regions if kind == "table"), None)
+    if table is None:
+        return []
+    lines: dict[float, list] = defaultdict(list)
+    for c in page.chars:
+        if table[0] <= (c["top"] + c["bottom"]) / 2 < table[1] and (c["x0"] + c["x1"]) / 2 < x and c["text"].strip():
+            lines[round(c["bottom"])].append(c)
+    ordered = [sorted(cs, key=lambda c: c["x0"]) for _, cs in sorted(lines.items())]
+    if len(ordered) < 2 or "".join(c["text"] for c in ordered[0]) != heading:
+        return []
+    return ordered[1]
+
+
+def _labels_drawn(path: Path, doc) -> dict[int, list[dict]]:
+    """Page → characters of the （続き） label opening its left column, for every page that has one."""
     import pdfplumber
 
+    found = {}
+    with pdfplumber.open(str(path)) as document:
+        for number, page in enumerate(document.pages, 1):
+            chars = _first_left_line(page, doc.labels.commitment_heading)
+            if continuation_label().fullmatch("".join(c["text"] for c in chars)):
+                found[number] = chars
+    return found
+
+
+def test_the_label_is_drawn_atop_the_left_column_of_each_continuation(synthetic, tmp_path):
+    """In the PDF itself: on every page a row goes on to, its number and （続き） open the left column."""
     doc, laid, data = synthetic
     path = tmp_path / "split.pdf"
     path.write_bytes(data)
     frags, _ = _check(doc, laid)
     expected = {f.page: f.cells[0][0][0] for f in frags if f.part}
-    seen = {}
-    with pdfplumber.open(str(path)) as document:
-        for number, page in enumerate(document.pages, 1):
-            regions, x = _regions(page)
-            table = next(((top, bottom) for kind, top, bottom in regions if kind == "table"), None)
-            if table is None:
-                continue
-            left = _text(page, lambda c: table[0] <= (c["top"] + c["bottom"]) / 2 < table[1]
-                         and (c["x0"] + c["x1"]) / 2 < x)
-            first = left[1].strip() if len(left) > 1 and left[0].strip() == doc.labels.commitment_heading else ""
-            if continuation_label().fullmatch(first):
-                seen[number] = first
-    assert seen == expected
+    drawn = {page: "".join(c["text"] for c in chars) for page, chars in _labels_drawn(path, doc).items()}
+    assert drawn == expected
     assert all(text.endswith(load_theme().labels.continued) for text in expected.values())
+
+
+def test_the_label_is_a_paragraph_of_its_cell_in_the_structure_tree(synthetic, tmp_path):
+    """PDF/UA-1: the label's text is marked content of a P inside the left TD, like any text of the cell."""
+    import pikepdf
+
+    doc, laid, _ = synthetic
+    path = tmp_path / "split-ua.pdf"
+    path.write_bytes(laid.write("pdf/ua-1"))
+    labels = _labels_drawn(path, doc)
+    assert labels
+    with pikepdf.open(path) as pdf:
+        nums = list(pdf.Root.StructTreeRoot.ParentTree.Nums)
+        parents = dict(zip(nums[::2], nums[1::2]))
+        for number, chars in labels.items():
+            marked = parents[int(pdf.pages[number - 1].StructParents)]
+            for mcid in {c["mcid"] for c in chars}:
+                element = marked[mcid]
+                chain = [str(element.S), str(element.P.S), str(element.P.P.S)]
+                assert chain[1:] == ["/P", "/TD"], (number, chain)
 
 
 def test_the_official_document_has_no_unlabelled_or_stranded_row(official):
