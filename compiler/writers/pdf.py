@@ -4,6 +4,9 @@ In two steps, so that the page map can be read between them: ``layout`` lays
 the document out (its ``page_map`` gives every anchor's printed page, see
 ``compiler.paging.weasy``); ``LaidOut.write`` writes the tagged PDF;
 ``LaidOut.close`` removes WeasyPrint's temporary copies of the fonts.
+The layout is WeasyPrint's own, with two small extensions installed for it:
+Japanese justification (``justify``) and split table rows that say whose they
+are (``pdf_rows``), both within the one layout pass.
 
 Fonts come from fonts/ only: WeasyPrint's fontconfig is loaded from
 ``layouts/fonts.conf``, whose only font folder is fonts/, so no font of the
