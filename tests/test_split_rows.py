@@ -14,8 +14,8 @@ fragment (a row's part on one page) at a time, and checked:
 
 On the frozen official sources and on a synthetic policy of rows of many lengths.
 With ``compiler.writers.pdf_rows`` switched off, the synthetic policy shows empty
-left cells, unlabelled continuations and rows starting at a page foot with too
-few lines: the checks can fail.
+left cells, unlabelled continuations, rows starting at a page foot with too few
+lines and budget lines left at a page foot: the checks can fail.
 """
 
 from __future__ import annotations
@@ -161,15 +161,17 @@ def _write(path: Path, data) -> None:
 
 
 def _probe(k: int) -> dict:
-    """A row with a category, a six-line commitment and a status that opens with a long project name,
-    two budget lines and a long first entry: held together, none of them fits a few lines."""
+    """A row with a category, a six-line commitment and a status that opens with a project name,
+    two budget lines and a long first entry (held together, they do not fit a few lines), and a
+    second project whose budget line is followed by a paragraph (where a page break may fall)."""
     return {"id": f"probe-{k}", "category": f"試験{k}", "commitment": [SENTENCE * 8], "ministry": "経産省",
             "status": [
                 {"project": "地域の中堅企業等の海外展開を支援するための総合的な事業", "budget": [
                     f"令和4年度当初予算：{k + 1}.5億円の内数", f"令和3年度補正予算：{k + 2}.0億円の内数"]},
                 {"bullets": [SENTENCE * 5, SENTENCE * 3]},
                 {"project": "二つ目の事業", "budget": ["令和4年度当初予算：3.0億円"]},
-                {"bullets": [SENTENCE * 4] * 3},
+                {"text": SENTENCE * 4},
+                {"bullets": [SENTENCE * 4] * 2},
                 {"ministry": "経産省"}]}
 
 
@@ -231,10 +233,11 @@ def test_split_rows_of_the_synthetic_policy_say_whose_they_are(synthetic):
 
 
 def test_without_the_rules_the_synthetic_policy_shows_every_fault(synthetic_without_rules):
-    """The control: WeasyPrint's own row splitting leaves empty left cells and short starts here."""
+    """The control: WeasyPrint's own row splitting leaves empty left cells, short starts and a project
+    name with its budget at page feet here."""
     doc, laid = synthetic_without_rules
     _, found = _check(doc, laid)
-    assert found.empty_left and found.unlabelled and found.short_start, found
+    assert found.empty_left and found.unlabelled and found.short_start and found.stranded, found
 
 
 def _first_left_line(page, heading: str) -> list[dict]:
