@@ -11,6 +11,13 @@ Counts, over the table cells of the body pages:
   of the same paragraph);
 * ``empty_left``: row fragments (cells split by a page break) whose left cell is
   empty while the right one has text;
+* ``unlabelled``: row fragments at the top of a page that go on from the page
+  before (their left cell does not open with a 【category】) and whose left cell
+  does not open with the item number and （続き） either;
+* ``short_start``: cells that go on to the next page from a row that starts on
+  this one, with fewer than ``MIN_LINES`` lines here;
+* ``stranded``: such going-on cells whose last line here opens with a category,
+  a project name or a budget line (【 or ○);
 * ``toc_wrapped``: lines of the table of contents that carry no page number
   (an entry that wrapped).
 
@@ -31,6 +38,8 @@ import re
 from collections import defaultdict
 
 TAG_END = re.compile(r"[］〕]$")
+CONTINUED = re.compile(r"^（[^（）\s]+）（続き）")  # layouts/settings.yaml labels.continued, after the item number
+MIN_LINES = 3  # layouts/settings.yaml table.row_start_min_lines
 
 
 def _lines(chars):
@@ -110,10 +119,13 @@ def report(path: str) -> dict:
     import pdfplumber
 
     stats = defaultdict(int)
+    fragments = []  # per table page, its row fragments under the header: (left lines, right lines)
     with pdfplumber.open(path) as pdf:
         for page in pdf.pages:
             text = page.extract_text() or ""
             cells = _cells(page)
+            if cells:
+                fragments.append(_fragments(page, cells))
             if not cells:
                 if "目次" in text or any(r for r in _lines(page.chars) if "…" in r["text"] or "...." in r["text"]):
                     _toc(page, stats)
@@ -128,21 +140,60 @@ def report(path: str) -> dict:
                     if not chars and partner and any(_inside(c, partner[0]) for c in page.chars):
                         stats["empty_left"] += 1
                 lines = _lines(chars)
+                if lines and CONTINUED.match(lines[0]["text"]):
+                    lines = lines[1:]  # a continuation's label: not a line of a paragraph
                 if not lines:
                     continue
-                pitch = pitch or _pitch(page)
+                pitch = pitch or _pitch(page, cells)
                 right = cell[2] - _padding_right(cells, page)
                 _paragraph_stats(lines, right, em, pitch, stats)
+    _split_rows(fragments, stats)
     return {k: stats[k] for k in ("lines", "short_ge3", "short_2to3", "short_1to2", "last_le2", "empty_left",
-                                  "toc_wrapped")}
+                                  "unlabelled", "short_start", "stranded", "toc_wrapped")}
 
 
-def _pitch(page) -> float:
-    """The most common distance between consecutive baselines on the page (the line pitch)."""
-    bottoms = sorted({round(c["bottom"], 1) for c in page.chars})
+def _fragments(page, cells) -> list[tuple[list[str], list[str]]]:
+    """The page's row fragments (a left and a right cell side by side), top to bottom, the header row left out."""
+    lefts = sorted({c[0] for c in cells})
+    pairs = []
+    for cell in sorted(cells, key=lambda c: c[1]):
+        partner = [o for o in cells if o[0] != cell[0] and abs(o[1] - cell[1]) < 1]
+        if cell[0] == lefts[0] and len(lefts) > 1 and partner:
+            pairs.append([[line["text"] for line in _lines([c for c in page.chars if _inside(c, box)])]
+                          for box in (cell, partner[0])])
+    return [tuple(pair) for pair in pairs[1:]]
+
+
+def _split_rows(pages, stats) -> None:
+    """Count unlabelled continuations, short starts and stranded lines over consecutive table pages."""
+    for here, after in zip(pages, pages[1:] + [[]]):
+        first = after[0] if after else None
+        goes_on = first is not None and not (first[0] and first[0][0].startswith("【"))
+        if goes_on and not (first[0] and CONTINUED.match(first[0][0])):
+            stats["unlabelled"] += 1
+        if not goes_on or not here:
+            continue
+        last = here[-1]
+        starts_here = bool(last[0]) and last[0][0].startswith("【")
+        for lines, next_lines in zip(last, first):
+            rest = next_lines[1:] if next_lines and CONTINUED.match(next_lines[0]) else next_lines
+            if not rest:
+                continue  # this cell ended on this page
+            if starts_here and len(lines) < MIN_LINES:
+                stats["short_start"] += 1
+            if lines and lines[-1][:1] in ("【", "○"):
+                stats["stranded"] += 1
+
+
+def _pitch(page, cells) -> float:
+    """The most common distance between consecutive baselines of one cell on the page (the line pitch).
+
+    Within cells: the two columns' baselines need not line up (a continuation's label shifts the left one)."""
     gaps = defaultdict(int)
-    for a, b in zip(bottoms, bottoms[1:]):
-        gaps[round(b - a, 1)] += 1
+    for cell in cells:
+        bottoms = sorted({round(c["bottom"], 1) for c in page.chars if _inside(c, cell)})
+        for a, b in zip(bottoms, bottoms[1:]):
+            gaps[round(b - a, 1)] += 1
     return max(gaps, key=gaps.get)
 
 

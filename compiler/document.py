@@ -159,6 +159,7 @@ class Labels:
     principle: str  # ■新たな大方針
     commitment_heading: str  # column headings of the table
     status_heading: str
+    continued: str  # （続き）: after the item number, atop every later page of a row split by a page break
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class Table(_M):
     principle_padding_mm: Padding
     preview_rule_pt: float
     heading_max_lines: int = 3  # a column heading longer than this many lines is an error (E043)
+    row_start_min_lines: int = 3  # lines of a split cell on a row's first page, at least (else the row moves on)
 
 
 class TextSettings(_M):
@@ -122,6 +123,7 @@ class Fonts(_M):
 class Labels(_M):
     principle: str
     toc_title: str
+    continued: str
     preview_mark: str
     preview_revision: str
 

@@ -290,6 +290,13 @@ def _toc_entries(pages) -> list[tuple[str, int]]:
     return entries
 
 
+def continuation_label() -> re.Pattern:
+    """The label atop a split row's later fragments: an item number and the theme's （続き）."""
+    from compiler.theme import load_theme
+
+    return re.compile(r"（[^（）\s]+）" + re.escape(load_theme().labels.continued))
+
+
 @lru_cache(maxsize=None)
 def pdf_text(pdf: Path, first: int, commitment_heading: str, status_heading: str) -> PdfStreams:
     """The PDF's text as two continuous streams, so that a cell split by a page break reads on.
@@ -297,8 +304,11 @@ def pdf_text(pdf: Path, first: int, commitment_heading: str, status_heading: str
     pdftotext's reading order interleaves the two columns of the table, and at a page
     break the tail of the left cell is followed by the tail of the right cell; here each
     column is read on its own, page after page, with the repeated header row and the
-    page number (the last line of a page, below the table) taken out."""
+    page number (the last line of a page, below the table) taken out, and so is the （続き）
+    label that opens the left cell of a row's later fragment (``continuation_label``)."""
     import pdfplumber
+
+    label = continuation_label()
 
     front_lines = "\n".join(pdf_pages(pdf)[:first]).splitlines()
     toc_at = next((i for i, line in enumerate(front_lines) if line.strip() == "目次"), len(front_lines))
@@ -318,8 +328,11 @@ def pdf_text(pdf: Path, first: int, commitment_heading: str, status_heading: str
                         lines = lines[:-1]  # the page number
                     left.extend(lines)
                 else:
-                    left.extend(line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 < x)
-                                if line.strip() != commitment_heading)
+                    lines = [line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 < x)
+                             if line.strip() != commitment_heading]
+                    if lines and label.fullmatch(lines[0].strip()):
+                        lines = lines[1:]
+                    left.extend(lines)
                     right.extend(line for line in _text(page, lambda c: inside(c) and (c["x0"] + c["x1"]) / 2 >= x)
                                  if line.strip() != status_heading)
     return PdfStreams("\n".join(front_lines[:toc_at]), toc, "\n".join(left), "\n".join(right))

@@ -24,7 +24,7 @@ FIELD_LABELS = {
     "list": None, "entry": "取組状況", "paragraph": "取組状況", "note": "注記", "tag": "府省庁",
     "responsible": None, "mentioned": None,
 }
-LABEL_FIELDS = ("toc_title", "principle", "commitment_heading", "status_heading")
+LABEL_FIELDS = ("toc_title", "principle", "commitment_heading", "status_heading", "continued")
 for _name in LABEL_FIELDS:
     FIELD_LABELS[f"labels.{_name}"] = "見出し"
 JOIN = "、"  # canonical ministry names are joined with it (names never contain it: it separates tags)

@@ -177,7 +177,8 @@ class _Resolver:
             pillars.append(d.Pillar(vp.model.id, s.numbering.pillar.format(n=p_index), vp.model.title,
                                     f"{ANCHOR_PILLAR}{vp.model.id}", tuple(policies), vp.sf.span()))
         labels = d.Labels(toc_title=s.labels.toc_title, principle=s.labels.principle,
-                          commitment_heading=doc.columns.commitment, status_heading=doc.columns.status)
+                          commitment_heading=doc.columns.commitment, status_heading=doc.columns.status,
+                          continued=s.labels.continued)
         return d.Document(
             title=doc.title, as_of=doc.as_of, author=doc.author, output_name=doc.output_name, labels=labels,
             created=as_of_datetime(doc.as_of), pillars=tuple(pillars), toc=(),

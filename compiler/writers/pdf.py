@@ -4,6 +4,9 @@ In two steps, so that the page map can be read between them: ``layout`` lays
 the document out (its ``page_map`` gives every anchor's printed page, see
 ``compiler.paging.weasy``); ``LaidOut.write`` writes the tagged PDF;
 ``LaidOut.close`` removes WeasyPrint's temporary copies of the fonts.
+The layout is WeasyPrint's own, with two small extensions installed for it:
+Japanese justification (``justify``) and split table rows that say whose they
+are (``pdf_rows``), both within the one layout pass.
 
 Fonts come from fonts/ only: WeasyPrint's fontconfig is loaded from
 ``layouts/fonts.conf``, whose only font folder is fonts/, so no font of the
@@ -201,19 +204,22 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
         from weasyprint.text.fonts import FontConfiguration
 
     from compiler.paging.weasy import page_map
-    from compiler.writers import justify
+    from compiler.writers import justify, pdf_rows
     from compiler.writers.html import render_html, stylesheet
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _memoize_page_references()
     justify.install()
+    labelled = pdf_rows.active()  # split rows say whose they are (else their labels stay hidden)
     fetcher = _fetcher()
     with project_fonts_only():
         font_config = FontConfiguration()
     try:
-        css = CSS(string=stylesheet(theme), base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
+        css = [CSS(string=stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else ""),
+                   base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)]
         html_document = HTML(string=render_html(doc), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
-        rendered = html_document.render(stylesheets=[css], font_config=font_config)
+        with pdf_rows.rules(theme.table.row_start_min_lines):
+            rendered = html_document.render(stylesheets=css, font_config=font_config)
         return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config)
     except BaseException:  # an error or an interrupt: no font copies left in the temporary folder
         _remove_font_folder(font_config)
