@@ -190,8 +190,11 @@ def _memoize_page_references() -> None:
     pydyf.PDF._followup_memo = True
 
 
-def layout(doc: Document, theme: Theme) -> LaidOut:
-    """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only)."""
+def layout(doc: Document, theme: Theme, part=None) -> LaidOut:
+    """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only).
+
+    ``part`` (a ``compiler.paging.parts.Part``): lay out only that part of the document, with the part's
+    additions to the stylesheet (``html.part_stylesheet``); see ``compiler.writers.pdf_parts``."""
     import logging
 
     from compiler.interrupt import deferred
@@ -202,7 +205,7 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
 
     from compiler.paging.weasy import page_map
     from compiler.writers import justify
-    from compiler.writers.html import render_html, stylesheet
+    from compiler.writers.html import part_stylesheet, render_html, stylesheet
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _memoize_page_references()
@@ -211,8 +214,9 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
     with project_fonts_only():
         font_config = FontConfiguration()
     try:
-        css = CSS(string=stylesheet(theme), base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
-        html_document = HTML(string=render_html(doc), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+        css_text = stylesheet(theme) + (part_stylesheet(part) if part is not None else "")
+        css = CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
+        html_document = HTML(string=render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
         rendered = html_document.render(stylesheets=[css], font_config=font_config)
         return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config)
     except BaseException:  # an error or an interrupt: no font copies left in the temporary folder
