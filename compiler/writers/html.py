@@ -39,6 +39,7 @@ ministries (``ministry_tag``), each name kept whole.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -129,7 +130,9 @@ def ministry_tag(text: str) -> Markup:
                             for part in parts))
 
 
+@lru_cache(maxsize=1)
 def _environment():
+    """One Jinja environment per process (templates are compiled once, reloaded when their file changes)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(str(LAYOUTS_DIR)), autoescape=True, undefined=StrictUndefined,

@@ -17,6 +17,8 @@ is done here:
   itself, only so that WeasyPrint keeps its link; those destinations are replaced.)
 * **Outline**: rebuilt from all parts' entries and bookmark levels with WeasyPrint's own
   hierarchy rule, so it equals the outline of one pass.
+* **Fonts**: each part embeds its own subset of every font; the subsets of one font are replaced
+  by their union (``font_union``), so the merged file carries each font program once.
 * **Page furniture**: each stamp page becomes a form XObject drawn on its body page, marked as an
   /Artifact (page numbers are pagination artifacts, ISO 14289-1 7.8).
 
@@ -205,10 +207,34 @@ class _Merger:
             self.pdf.Root.Names = pikepdf.Dictionary()
         self.pdf.Root.Names.Dests = tree.obj
         self._write_outline()
+        self._share_fonts()
         out = io.BytesIO()
         self.pdf.save(out, deterministic_id=release, fix_metadata_version=False,
                       object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
+
+    def _share_fonts(self) -> None:
+        """One font program per font: the union of the subsets each part embedded (``font_union``)."""
+        import pikepdf
+
+        from compiler.writers import font_union
+
+        by_font: dict[str, list] = {}
+        for obj in self.pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor" and "/FontFile2" in obj:
+                by_font.setdefault(str(obj.FontName), []).append(obj)
+        for name in sorted(by_font):
+            descriptors = by_font[name]
+            streams = {d.FontFile2.objgen: d.FontFile2 for d in descriptors}
+            if len(streams) < 2:
+                continue
+            program = font_union.union([streams[key].read_bytes() for key in sorted(streams)])
+            if program is None:
+                continue
+            shared = pikepdf.Stream(self.pdf, program)
+            shared.Length1 = len(program)
+            for descriptor in descriptors:
+                descriptor.FontFile2 = shared
 
     def _write_outline(self) -> None:
         import pikepdf

@@ -86,7 +86,9 @@ def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, sta
     """Results by part name: from the cache, else laid out in at most ``limit`` workers at once (longest first)."""
     from multiprocessing.connection import wait
 
+    from compiler.interrupt import deferred
     from compiler.pipeline import _Worker
+    from compiler.writers.pdf import project_fonts_only
 
     results: dict[str, PartResult] = {}
     todo = []
@@ -98,6 +100,9 @@ def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, sta
             stats.cached.append(part.name)
         else:
             todo.append((part, args, key))
+    if todo:  # imported once here, so that every forked worker has it already (about 0.5 s each otherwise)
+        with deferred(), project_fonts_only():
+            import weasyprint  # noqa: F401
     # Longest first: the length of the part's rows is a fair measure of its layout time.
     todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
     running: dict[object, tuple] = {}
