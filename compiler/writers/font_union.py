@@ -51,8 +51,7 @@ def _merged_metrics(tables, glyphs, chosen: list[int | None], count: int, header
             records.append(metrics[chosen[gid]][gid])
         else:  # no outline anywhere (a space, or unused): the widest advance any subset gives it
             records.append(max((m[gid] for m in metrics if gid < len(m)), key=lambda r: r[:2]))
-    base = max(range(len(tables)), key=lambda i: len(glyphs[i]))
-    head = bytearray(tables[base][header])
+    head = bytearray(tables[0][header])
     head[34:36] = struct.pack(">H", count)
     _extremes(head, [t[header] for t in tables], max_at=(10, 16), fmt=">H")  # largest advance and extent
     _extremes(head, [t[header] for t in tables], min_at=(12, 14), fmt=">h")  # smallest side bearings
@@ -68,8 +67,27 @@ def _extremes(target: bytearray, sources: list[bytes], min_at=(), max_at=(), fmt
                 target[at:at + 2] = struct.pack(fmt, pick(values))
 
 
-def union(programs: list[bytes]) -> bytes | None:
-    """One font program with every glyph of ``programs`` (subsets of one font, glyph ids kept)."""
+def _components(outline: bytes) -> list[int]:
+    """Glyph ids a composite glyph is built from (none for a simple glyph)."""
+    if len(outline) < 10 or struct.unpack(">h", outline[:2])[0] >= 0:
+        return []
+    ids, at, flags = [], 10, 0x20
+    while flags & 0x20:  # MORE_COMPONENTS
+        flags, gid = struct.unpack(">HH", outline[at:at + 4])
+        ids.append(gid)
+        at += 4 + (4 if flags & 0x1 else 2)  # ARG_1_AND_2_ARE_WORDS
+        at += 2 if flags & 0x8 else 4 if flags & 0x40 else 8 if flags & 0x80 else 0  # the transform
+    return ids
+
+
+def union(programs: list[bytes], used: list[int]) -> bytes | None:
+    """One font program with every glyph of ``programs`` (subsets of one font, glyph ids kept).
+
+    ``used[i]``: the largest glyph id the content of subset ``i`` uses. Only ids up to it are the
+    font's own: HarfBuzz's second pass (dropping the empty ids past the last one used) renumbers
+    the glyphs its closure added (substitution targets, components) to the ids after it, so those
+    differ from subset to subset and are never taken. A composite glyph built from such a glyph
+    cannot be carried over: then ``None``."""
     from fontTools.ttLib import TTFont
     from fontTools.ttLib.tables.DefaultTable import DefaultTable
 
@@ -80,16 +98,17 @@ def union(programs: list[bytes]) -> bytes | None:
         return None
     if any(not {"glyf", "loca", "head", "hhea", "hmtx", "maxp"} <= set(t) for t in tables):
         return None
-    base = max(range(len(tables)), key=lambda i: struct.unpack(">H", tables[i]["maxp"][4:6])[0])
-    if any(set(t) != set(tables[base]) for t in tables):
+    if any(set(t) != set(tables[0]) for t in tables):
         return None
-    glyphs = [_glyphs(t) for t in tables]
+    glyphs = [_glyphs(t)[:last + 1] for t, last in zip(tables, used)]  # the font's own ids only
     count = max(len(g) for g in glyphs)
     outlines: list[bytes] = [b""] * count
     chosen: list[int | None] = [None] * count  # the subset each glyph's outline comes from
     for index, part_glyphs in enumerate(glyphs):
         for gid, outline in enumerate(part_glyphs):
             if outline and not outlines[gid]:
+                if any(c >= len(part_glyphs) for c in _components(outline)):
+                    return None
                 outlines[gid], chosen[gid] = outline, index
     glyf, offsets = bytearray(), []
     for outline in outlines:
@@ -97,7 +116,7 @@ def union(programs: list[bytes]) -> bytes | None:
         glyf += outline + b"\0" * (-len(outline) % 4)
     offsets.append(len(glyf))
     out = TTFont(recalcBBoxes=False, recalcTimestamp=False)
-    raw = dict(tables[base])
+    raw = dict(tables[0])
     head = bytearray(raw["head"])
     head[50:52] = struct.pack(">h", 1)  # long loca offsets
     _extremes(head, [t["head"] for t in tables], min_at=(36, 38), max_at=(40, 42), fmt=">h")  # bounding box
@@ -105,6 +124,8 @@ def union(programs: list[bytes]) -> bytes | None:
     maxp[4:6] = struct.pack(">H", count)
     _extremes(maxp, [t["maxp"] for t in tables], max_at=range(6, len(maxp) - 1, 2), fmt=">H")  # maxPoints…
     raw.update(head=bytes(head), maxp=bytes(maxp), glyf=bytes(glyf), loca=struct.pack(f">{len(offsets)}I", *offsets))
+    if "post" in raw:  # glyph names (format 2) are per glyph id: keep the header only (format 3, no names)
+        raw["post"] = struct.pack(">I", 0x00030000) + raw["post"][4:32]
     for header, table in (("hhea", "hmtx"), ("vhea", "vmtx")):
         if header in raw and table in raw:
             raw[header], raw[table] = _merged_metrics(tables, glyphs, chosen, count, header, table)

@@ -56,6 +56,19 @@ def _nums(tree) -> list[tuple[int, object]]:
     return pairs
 
 
+def _last_cid(widths) -> int:
+    """The largest glyph id of a CIDFont's /W array (runs ``first [w…]`` or ``first last w``)."""
+    import pikepdf
+
+    last, items, i = 0, list(widths), 0
+    while i + 1 < len(items):
+        if isinstance(items[i + 1], pikepdf.Array):
+            last, i = max(last, int(items[i]) + len(items[i + 1]) - 1), i + 2
+        else:
+            last, i = max(last, int(items[i + 1])), i + 3
+    return last
+
+
 def _outline_entries(pdf) -> list[tuple[str, object, bool]]:
     """(title, destination, closed) of every outline entry, in document order."""
     entries = []
@@ -219,22 +232,27 @@ class _Merger:
 
         from compiler.writers import font_union
 
-        by_font: dict[str, list] = {}
+        by_font: dict[str, list] = {}  # font name → CIDFonts (each with its descriptor and widths)
         for obj in self.pdf.objects:
-            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor" and "/FontFile2" in obj:
-                by_font.setdefault(str(obj.FontName), []).append(obj)
+            if (isinstance(obj, pikepdf.Dictionary) and obj.get("/Subtype") == "/CIDFontType2"
+                    and "/FontFile2" in obj.get("/FontDescriptor", {})):
+                by_font.setdefault(str(obj.FontDescriptor.FontName), []).append(obj)
         for name in sorted(by_font):
-            descriptors = by_font[name]
-            streams = {d.FontFile2.objgen: d.FontFile2 for d in descriptors}
+            streams, used = {}, {}
+            for cid_font in by_font[name]:
+                stream = cid_font.FontDescriptor.FontFile2
+                streams[stream.objgen] = stream
+                used[stream.objgen] = max(used.get(stream.objgen, 0), _last_cid(cid_font.get("/W", pikepdf.Array())))
             if len(streams) < 2:
                 continue
-            program = font_union.union([streams[key].read_bytes() for key in sorted(streams)])
+            keys = sorted(streams)
+            program = font_union.union([streams[key].read_bytes() for key in keys], [used[key] for key in keys])
             if program is None:
                 continue
             shared = pikepdf.Stream(self.pdf, program)
             shared.Length1 = len(program)
-            for descriptor in descriptors:
-                descriptor.FontFile2 = shared
+            for cid_font in by_font[name]:
+                cid_font.FontDescriptor.FontFile2 = shared
 
     def _write_outline(self) -> None:
         import pikepdf
