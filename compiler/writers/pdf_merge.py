@@ -191,13 +191,15 @@ class _Merger:
         body = self.pdf.pages[first_body_page:]
         if len(src.pages) < len(body):
             raise RuntimeError(f"the stamp has {len(src.pages)} pages for {len(body)} body pages")
-        for page, stamp_page in zip(body, src.pages):
+        for number, (page, stamp_page) in enumerate(zip(body, src.pages), start=1):
             # Only the drawing: the stamp's own marked content (tags) is dropped, the whole is one artifact.
             operations = [op for op in pikepdf.parse_content_stream(stamp_page)
                           if str(op.operator) not in ("BDC", "BMC", "EMC", "MP", "DP")]
             stamp_page.obj.Contents = src.make_stream(pikepdf.unparse_content_stream(operations))
             form = self.pdf.copy_foreign(stamp_page.as_form_xobject())
-            name = page.add_resource(form, pikepdf.Name.XObject, prefix=_STAMP_NAME)
+            # Named by page number, not at random: the same parts give the same bytes. (The pages of a
+            # part may share one /Resources dictionary: each then lists its neighbours' stamps too.)
+            name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(f"/{_STAMP_NAME}{number}"))
             page.contents_add(self.pdf.make_stream(b"q\n"), prepend=True)
             page.contents_add(self.pdf.make_stream(b"\nQ\n/Artifact BMC q " + str(name).encode("ascii") + b" Do Q EMC\n"))
 
