@@ -243,6 +243,8 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
 
         laid = worker = None
         by_parts = not request.single_pass and pdf_parts.supports(request.variant)
+        if want_pdf and not request.single_pass and not by_parts:
+            notes.append("PDF/A は部分に分けずに一度に組版します（並列組版とキャッシュは使いません）。")
         if by_parts and (want_pdf or (want_docx and lo_job is None)):
             workers: list[_Worker] = []
 

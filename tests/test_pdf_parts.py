@@ -208,3 +208,33 @@ def test_a_damaged_cache_entry_is_laid_out_again(built, tmp_path):
     path, _, stats = _by_parts(OFFICIAL, cache, tmp_path, "again")
     assert stats.cached == []
     assert path.read_bytes() == built["cold"][0].read_bytes()
+
+
+def _pipeline(sources: Path, **options):
+    from compiler.diagnostics import Diagnostics
+    from compiler.pipeline import Request, build
+
+    diags = Diagnostics()
+    built = build(Request(sources=sources, formats=frozenset({"pdf"}), **options), diags)
+    assert not diags.has_errors, diags.items
+    return built
+
+
+def test_builds_reuse_the_cache_and_single_pass_or_pdf_a_do_not_use_it(mini, tmp_path, monkeypatch):
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
+    first = _pipeline(mini)
+    (name, stats), = first.layout.items()
+    assert name.endswith(".pdf") and stats.cached == [] and {"front", "stamp", "body-1"} <= set(stats.laid_out)
+    again = _pipeline(mini)
+    assert again.layout[name].laid_out == [] and sorted(again.layout[name].cached) == sorted(stats.laid_out)
+    assert again.files[name][:4] == b"%PDF"
+    assert _pipeline(mini, single_pass=True).layout == {}
+    archival = _pipeline(mini, pdf_variant="a-2b")
+    assert archival.layout == {} and any("PDF/A" in note for note in archival.notes)
+
+
+def test_no_cache_inside_the_sources(mini, monkeypatch):
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(mini / ".cache"))
+    built = _pipeline(mini)
+    assert not (mini / ".cache").exists()
+    assert all(stats.cached == [] for stats in built.layout.values())

@@ -30,27 +30,28 @@ def _glyphs(tables) -> list[bytes]:
     return [glyf[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def _metrics(tables, count: int, header: str, table: str) -> list[bytes]:
-    """The 4-byte (advance, side bearing) record of every glyph id, from ``hhea``/``hmtx`` or ``vhea``/``vmtx``."""
+def _metric(tables, gid: int, header: str, table: str) -> bytes:
+    """The 4-byte (advance, side bearing) record of glyph ``gid``, from ``hhea``/``hmtx`` or ``vhea``/``vmtx``."""
     long_metrics = struct.unpack(">H", tables[header][34:36])[0]
     data = tables[table]
-    records = [data[4 * i:4 * i + 4] for i in range(long_metrics)]
-    last_advance = records[-1][:2] if records else b"\0\0"
-    for i in range(count - long_metrics):
-        start = 4 * long_metrics + 2 * i
-        records.append(last_advance + data[start:start + 2])
-    return records
+    if gid < long_metrics:
+        return data[4 * gid:4 * gid + 4]
+    start = 4 * long_metrics + 2 * (gid - long_metrics)
+    return data[4 * long_metrics - 4:4 * long_metrics - 2] + data[start:start + 2]
 
 
-def _merged_metrics(tables, glyphs, chosen: list[int | None], count: int, header: str, table: str) -> tuple[bytes, bytes]:
-    """(header, table) of the union: each glyph's metrics from the subset its outline came from."""
-    metrics = [_metrics(t, len(g), header, table) for t, g in zip(tables, glyphs)]
-    records = []
-    for gid in range(count):
-        if chosen[gid] is not None:
-            records.append(metrics[chosen[gid]][gid])
-        else:  # no outline anywhere (a space, or unused): the widest advance any subset gives it
-            records.append(max((m[gid] for m in metrics if gid < len(m)), key=lambda r: r[:2]))
+def _merged_metrics(tables, glyphs, chosen: list[int | None], used: list[set[int]], count: int, header: str,
+                    table: str) -> tuple[bytes, bytes]:
+    """(header, table) of the union: each glyph's metrics from the subset its outline came from, or for a
+    glyph without outline that the content uses (a space), from a subset that uses it; zero otherwise."""
+    records = [b"\0\0\0\0"] * count
+    for index, ids in enumerate(used):
+        for gid in ids:
+            if gid < len(glyphs[index]):
+                records[gid] = _metric(tables[index], gid, header, table)
+    for gid, source in enumerate(chosen):
+        if source is not None:
+            records[gid] = _metric(tables[source], gid, header, table)
     head = bytearray(tables[0][header])
     head[34:36] = struct.pack(">H", count)
     _extremes(head, [t[header] for t in tables], max_at=(10, 16), fmt=">H")  # largest advance and extent
@@ -80,10 +81,10 @@ def _components(outline: bytes) -> list[int]:
     return ids
 
 
-def union(programs: list[bytes], used: list[int]) -> bytes | None:
+def union(programs: list[bytes], used: list[set[int]]) -> bytes | None:
     """One font program with every glyph of ``programs`` (subsets of one font, glyph ids kept).
 
-    ``used[i]``: the largest glyph id the content of subset ``i`` uses. Only ids up to it are the
+    ``used[i]``: the glyph ids the content of subset ``i`` uses. Only ids up to the largest are the
     font's own: HarfBuzz's second pass (dropping the empty ids past the last one used) renumbers
     the glyphs its closure added (substitution targets, components) to the ids after it, so those
     differ from subset to subset and are never taken. A composite glyph built from such a glyph
@@ -100,7 +101,7 @@ def union(programs: list[bytes], used: list[int]) -> bytes | None:
         return None
     if any(set(t) != set(tables[0]) for t in tables):
         return None
-    glyphs = [_glyphs(t)[:last + 1] for t, last in zip(tables, used)]  # the font's own ids only
+    glyphs = [_glyphs(t)[:max(ids, default=0) + 1] for t, ids in zip(tables, used)]  # the font's own ids only
     count = max(len(g) for g in glyphs)
     outlines: list[bytes] = [b""] * count
     chosen: list[int | None] = [None] * count  # the subset each glyph's outline comes from
@@ -128,7 +129,7 @@ def union(programs: list[bytes], used: list[int]) -> bytes | None:
         raw["post"] = struct.pack(">I", 0x00030000) + raw["post"][4:32]
     for header, table in (("hhea", "hmtx"), ("vhea", "vmtx")):
         if header in raw and table in raw:
-            raw[header], raw[table] = _merged_metrics(tables, glyphs, chosen, count, header, table)
+            raw[header], raw[table] = _merged_metrics(tables, glyphs, chosen, used, count, header, table)
     for tag, data in raw.items():
         table = DefaultTable(tag)
         table.data = data  # raw bytes: written as they are

@@ -56,17 +56,19 @@ def _nums(tree) -> list[tuple[int, object]]:
     return pairs
 
 
-def _last_cid(widths) -> int:
-    """The largest glyph id of a CIDFont's /W array (runs ``first [w…]`` or ``first last w``)."""
+def _cids(widths) -> set[int]:
+    """The glyph ids a CIDFont's /W array gives widths for (runs ``first [w…]`` or ``first last w``): those it uses."""
     import pikepdf
 
-    last, items, i = 0, list(widths), 0
+    cids, items, i = set(), list(widths), 0
     while i + 1 < len(items):
         if isinstance(items[i + 1], pikepdf.Array):
-            last, i = max(last, int(items[i]) + len(items[i + 1]) - 1), i + 2
+            cids.update(range(int(items[i]), int(items[i]) + len(items[i + 1])))
+            i += 2
         else:
-            last, i = max(last, int(items[i + 1])), i + 3
-    return last
+            cids.update(range(int(items[i]), int(items[i + 1]) + 1))
+            i += 3
+    return cids
 
 
 def _outline_entries(pdf) -> list[tuple[str, object, bool]]:
@@ -152,10 +154,11 @@ class _Merger:
                 copied.P = self.document
             self.document.K.append(copied)
         pairs = _nums(src_root.get("/ParentTree"))
+        checked: set = set()
         for key, value in pairs:
             value = self._copy(value)
             self.parent_tree.append((key + base, value))
-            self._reparent(value, src_document_copy)
+            self._reparent(value, src_document_copy, checked)
         self.next_key = base + max((k for k, _ in pairs), default=-1) + 1
         for map_name in ("/RoleMap", "/ClassMap"):
             if map_name in src_root:
@@ -169,19 +172,20 @@ class _Merger:
             self.dests.setdefault(name, dest)
         self._add_bookmarks(src, part, copy=True)
 
-    def _reparent(self, value, old_document) -> None:
-        """Elements reached only through the ParentTree whose parent is a part's /Document join the merged one."""
+    def _reparent(self, value, old_document, checked: set) -> None:
+        """Elements reached only through the ParentTree whose parent is a part's /Document join the merged one
+        (``checked``: elements already walked up from, in this part)."""
         import pikepdf
 
-        items = list(value) if isinstance(value, pikepdf.Array) else [value]
-        for element in items:
-            seen = set()
-            while isinstance(element, pikepdf.Dictionary) and "/P" in element and element.objgen not in seen:
-                seen.add(element.objgen)
-                if element.P.objgen == old_document.objgen:
+        old = old_document.objgen
+        for element in list(value) if isinstance(value, pikepdf.Array) else [value]:
+            while isinstance(element, pikepdf.Dictionary) and "/P" in element and element.objgen not in checked:
+                checked.add(element.objgen)
+                parent = element.P
+                if parent.objgen == old:
                     element.P = self.document
                     break
-                element = element.P
+                element = parent
 
     def stamp(self, stamp: PartResult, first_body_page: int) -> None:
         """Draw each stamp page (as an artifact) on the body page of the same number."""
@@ -244,7 +248,7 @@ class _Merger:
             for cid_font in by_font[name]:
                 stream = cid_font.FontDescriptor.FontFile2
                 streams[stream.objgen] = stream
-                used[stream.objgen] = max(used.get(stream.objgen, 0), _last_cid(cid_font.get("/W", pikepdf.Array())))
+                used.setdefault(stream.objgen, set()).update(_cids(cid_font.get("/W", pikepdf.Array())))
             if len(streams) < 2:
                 continue
             keys = sorted(streams)
