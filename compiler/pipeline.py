@@ -138,6 +138,7 @@ def source_revision(sources: Path) -> str | None:
 
 
 WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o comm)
+PART_WORKER_NAME = "followup-part"  # a worker laying out one part of the PDF (writers.pdf_parts)
 
 
 class _Worker:
@@ -148,7 +149,7 @@ class _Worker:
     default action on SIGTERM. Where fork is unavailable, or the child dies
     (e.g. out of memory), ``fn`` runs here instead."""
 
-    def __init__(self, fn, *args):
+    def __init__(self, fn, *args, name: str = WORKER_NAME):
         import multiprocessing
         import os
 
@@ -157,7 +158,7 @@ class _Worker:
             return
         ctx = multiprocessing.get_context("fork")
         self.conn, child_end = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), fn, args), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), fn, args, name), daemon=True)
         self.proc.start()
         child_end.close()
 
@@ -188,14 +189,14 @@ class _Worker:
         self.conn.close()
 
 
-def _worker_main(conn, parent: int, fn, args) -> None:
+def _worker_main(conn, parent: int, fn, args, name: str = WORKER_NAME) -> None:
     import os
 
     from compiler import interrupt
 
     interrupt.quiet_child()
     interrupt.die_with_parent()
-    interrupt.name_process(WORKER_NAME)
+    interrupt.name_process(name)
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
     try:

@@ -238,3 +238,20 @@ def test_no_cache_inside_the_sources(mini, monkeypatch):
     built = _pipeline(mini)
     assert not (mini / ".cache").exists()
     assert all(stats.cached == [] for stats in built.layout.values())
+
+
+def test_a_preview_by_parts_equals_its_single_pass(mini, tmp_path, monkeypatch):
+    """The preview's page mark (top of every page) and footers come from the stamp: same text, same pixels."""
+    from tests.helpers import pdf_pages
+
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
+    paths = {}
+    for single_pass in (False, True):
+        built = _pipeline(mini, ministries=("経産省",), single_pass=single_pass)
+        (name, data), = built.files.items()
+        paths[single_pass] = tmp_path / f"{single_pass}.pdf"
+        paths[single_pass].write_bytes(data)
+    by_parts, single = pdf_pages(paths[False]), pdf_pages(paths[True])
+    assert by_parts == single
+    assert len(single) >= 2 and all("経産省" in text for text in single)
+    assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")

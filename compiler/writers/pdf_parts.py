@@ -88,6 +88,18 @@ def _warm_up(part: parts.Part, theme: Theme) -> None:
         lay_out(parts.stamp_part(part.document, 1), theme, None, None)
 
 
+def _lay_out_in(scratch: str, part: parts.Part, *args) -> PartResult:
+    """``lay_out`` with this process's temporary files (WeasyPrint's copies of the fonts) in ``scratch``,
+    a folder the parent removes whatever happens: a worker killed by an interrupt leaves nothing behind."""
+    import tempfile
+
+    previous, tempfile.tempdir = tempfile.tempdir, scratch
+    try:
+        return lay_out(part, *args)
+    finally:
+        tempfile.tempdir = previous
+
+
 def _key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> str:
     from compiler.writers.html import part_stylesheet, render_html, stylesheet
 
@@ -98,8 +110,11 @@ def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, sta
     """Results by part name: from the cache, else laid out in at most ``limit`` workers at once (longest first)."""
     from multiprocessing.connection import wait
 
+    import shutil
+    import tempfile
+
     from compiler.interrupt import deferred
-    from compiler.pipeline import _Worker
+    from compiler.pipeline import PART_WORKER_NAME, _Worker
     from compiler.writers.pdf import project_fonts_only
 
     results: dict[str, PartResult] = {}
@@ -119,11 +134,12 @@ def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, sta
     # Longest first: the length of the part's rows is a fair measure of its layout time.
     todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
     running: dict[object, tuple] = {}
+    scratch = tempfile.mkdtemp(prefix="followup-parts-") if todo else None
     try:
         while todo or running:
             while todo and len(running) < limit:
                 part, args, key = todo.pop(0)
-                worker = _Worker(lay_out, part, *args)
+                worker = _Worker(_lay_out_in, scratch, part, *args, name=PART_WORKER_NAME)
                 if worker.conn is None:  # no fork here: lay out in this process
                     results[part.name] = worker.result()
                     cache.put(key, results[part.name])
@@ -140,6 +156,8 @@ def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, sta
     finally:
         for worker, _, _ in running.values():
             worker.stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 
