@@ -656,8 +656,8 @@ def render_parts_table(pairs: list[Pair], typst: tuple[float, float] | None) -> 
                      f"{pss_a:,.0f} / {pss_b:,.0f} | {target} | {_verdict(ok)} |")
     if "cpu1" in by_key and "cpu2" in by_key and by_key["cpu1"].parts and by_key["cpu2"].parts:
         one, two = by_key["cpu1"], by_key["cpu2"]
-        lines.append(f"| scaling 1 → 2 cores | {one.median(one.parts) / two.median(two.parts):.2f}× faster | "
-                     f"{one.median(one.single) / two.median(two.single):.2f}× faster | — | — | — | — |")
+        lines.append(f"| scaling 1 → 2 cores | 1-core / 2-core time: {one.median(one.parts) / two.median(two.parts):.2f} | "
+                     f"1-core / 2-core time: {one.median(one.single) / two.median(two.single):.2f} | — | — | — | — |")
     if typst is not None and "cold" in by_key and by_key["cold"].parts:
         cold = by_key["cold"]
         seconds, _ = typst
@@ -810,8 +810,8 @@ def main(argv: list[str] | None = None) -> int:
         table += ("\n## PDF by parts against `--single-pass`\n\n"
                   "Each run as a whole process, by parts and with `--single-pass` in turn; memory is the peak of the sum "
                   f"over the process tree, sampled from /proc every {SAMPLE_S * 1000:.0f} ms (RSS counts the pages the forked "
-                  "workers share with their parent once per process; PSS shares them out). ×10 and taskset cases: "
-                  "one run each way.\n\n" + render_parts_table(pairs, typst))
+                  "workers share with their parent once per process; PSS shares them out). ×10: one run each way. "
+                  "Typst builds the PDF only; followup builds PDF and DOCX.\n\n" + render_parts_table(pairs, typst))
         if typst is not None:
             table += ("\nTypst: `benchmarks/typst_source.py` makes a minimal Typst source of the same content "
                       "(title, contents, headings, principle boxes, the two-column tables with their text; none of "
