@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import platform
 import re
@@ -479,6 +480,224 @@ def write_report(path: Path, table: str, info: list[tuple[str, str]], runs: int,
     path.write_text("\n".join(text), encoding="utf-8")
 
 
+# --- PDF by parts against one pass ------------------------------------------------------
+
+PARTS_TARGETS = {"cold": 0.6, "edit": 0.35, "preview": 0.6, "x10": 0.6}
+TARGET_TREE_MIB = 500
+SAMPLE_S = 0.05
+
+
+def _tree_memory(root: int) -> tuple[int, int]:
+    """(RSS, PSS) in KiB summed over ``root`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    rss = pss = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return rss, pss
+
+
+@dataclass
+class TreeRun:
+    seconds: float
+    rss_kib: int  # peak of the sum over the process tree
+    pss_kib: int
+
+
+def run_tree(argv: list[str], cwd: Path, env: dict[str, str], prefix: list[str] | None = None) -> TreeRun:
+    """Run to completion; wall time, and the peak sums of RSS and PSS over the whole process tree,
+    sampled from /proc every SAMPLE_S (``ru_maxrss`` of children is a maximum, not a sum)."""
+    import threading
+
+    peak = [0, 0]
+    start = time.perf_counter()
+    proc = subprocess.Popen((prefix or []) + argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            rss, pss = _tree_memory(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+            done.wait(SAMPLE_S)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:2])} exit {proc.returncode}: {stderr.decode('utf-8', 'replace')[-1500:]}")
+    return TreeRun(seconds, peak[0], peak[1])
+
+
+def _touch_status_line(item: Path, original: str, n: int) -> None:
+    """Change one status line of ``item`` (a marker before the first 。 after ``status:``)."""
+    at = original.find("。", original.find("status:"))
+    if at < 0:
+        raise RuntimeError(f"{item.name}: no status line to change")
+    item.write_text(original[:at] + f"（更新{n}）" + original[at:], encoding="utf-8")
+
+
+def _edited_item(tree: Path) -> Path:
+    """The first item of the middle policy of the tree (an edit in the middle of the document)."""
+    policies = sorted(p.parent for p in tree.glob("*/*/policy.yaml"))
+    policy = policies[len(policies) // 2]
+    return next(p for p in sorted(policy.glob("*.y*ml")) if p.name != "policy.yaml")
+
+
+@dataclass
+class Pair:
+    key: str
+    label: str
+    parts: list[TreeRun] = field(default_factory=list)
+    single: list[TreeRun] = field(default_factory=list)
+    error: str | None = None
+
+    def median(self, runs: list[TreeRun]) -> float:
+        return statistics.median(r.seconds for r in runs)
+
+
+def measure_parts(followup: str, sources: Path, x10: Path | None, work: Path, env: dict[str, str], runs: int,
+                  ministry: str, log) -> list[Pair]:
+    """Each case by parts and with ``--single-pass``, runs interleaved (the machine's load hits both alike)."""
+    out = work / "out" / "parts"
+    caches = work / "part-caches"
+    pairs = [Pair("cold", "cold build (empty cache)"), Pair("edit", "rebuild after a one-item edit (warm cache)"),
+             Pair("preview", f"preview -m {ministry} (empty cache)")]
+    if x10 is not None:
+        pairs.append(Pair("x10", "×10 document (empty cache)"))
+    pairs += [Pair("cpu1", "cold build on 1 core (taskset -c 0)"), Pair("cpu2", "cold build on 2 cores (taskset -c 0,1)")]
+    edit_tree = work / "sources" / "edit"
+    if not edit_tree.exists():
+        shutil.copytree(sources, edit_tree, ignore=shutil.ignore_patterns(".*"))
+    item = _edited_item(edit_tree)
+    original = item.read_text(encoding="utf-8")
+    count = 0
+
+    def fresh_cache() -> dict[str, str]:
+        nonlocal count
+        count += 1
+        return dict(env, FOLLOWUP_CACHE_DIR=str(caches / f"c{count}"))
+
+    try:
+        for pair in pairs:
+            log(pair.label)
+            tree = x10 if pair.key == "x10" else edit_tree if pair.key == "edit" else sources
+            args = ["preview", "-m", ministry, "-q"] if pair.key == "preview" else ["build", "-q"]
+            argv = [followup, *args, "--sources", str(tree), "--out", str(out / pair.key)]
+            prefix = {"cpu1": ["taskset", "-c", "0"], "cpu2": ["taskset", "-c", "0,1"]}.get(pair.key)
+            if prefix and not shutil.which("taskset"):
+                pair.error = "taskset not installed"
+                continue
+            n_runs = 1 if pair.key == "x10" else runs
+            try:
+                for n in range(n_runs):
+                    if pair.key == "edit":
+                        item.write_text(original, encoding="utf-8")
+                        warm = fresh_cache()
+                        run_tree(argv, work, warm)  # fills the cache with the unedited document
+                        _touch_status_line(item, original, n)
+                        pair.parts.append(run_tree(argv, work, warm))
+                    else:
+                        pair.parts.append(run_tree(argv, work, fresh_cache(), prefix))
+                    pair.single.append(run_tree(argv + ["--single-pass"], work, fresh_cache(), prefix))
+                    log(f"  run {n + 1}/{n_runs}: by parts {pair.parts[-1].seconds:.2f} s "
+                        f"({pair.parts[-1].rss_kib / 1024:.0f} MiB), one pass {pair.single[-1].seconds:.2f} s "
+                        f"({pair.single[-1].rss_kib / 1024:.0f} MiB)")
+            except RuntimeError as exc:
+                pair.error = str(exc).splitlines()[0][:200]
+                log(f"  FAILED: {exc}")
+    finally:
+        item.write_text(original, encoding="utf-8")
+    return pairs
+
+
+def render_parts_table(pairs: list[Pair], typst: tuple[float, float] | None) -> str:
+    lines = [
+        "| Case | By parts: median (s) | `--single-pass`: median (s) | Ratio | Peak memory, process tree, by parts / one pass (MiB, RSS sum; PSS sum) | Target | Result |",
+        "|---|---:|---:|---:|---|---|---|",
+    ]
+    by_key = {p.key: p for p in pairs}
+    for p in pairs:
+        if p.error or not p.parts:
+            lines.append(f"| {p.label} | — | — | — | {p.error or 'not run'} | — | **ERROR** |")
+            continue
+        a, b = p.median(p.parts), p.median(p.single)
+        ratio = a / b
+        rss_a, rss_b = max(r.rss_kib for r in p.parts) / 1024, max(r.rss_kib for r in p.single) / 1024
+        pss_a, pss_b = max(r.pss_kib for r in p.parts) / 1024, max(r.pss_kib for r in p.single) / 1024
+        target, ok = "—", None
+        if p.key in PARTS_TARGETS:
+            target = f"≤ {PARTS_TARGETS[p.key]}×"
+            ok = ratio <= PARTS_TARGETS[p.key]
+            if p.key == "x10":
+                target += f", ≤ {TARGET_TREE_MIB} MiB"
+                ok = ok and rss_a <= TARGET_TREE_MIB
+        lines.append(f"| {p.label} | {a:.2f} | {b:.2f} | {ratio:.2f}× | {rss_a:,.0f} / {rss_b:,.0f}; "
+                     f"{pss_a:,.0f} / {pss_b:,.0f} | {target} | {_verdict(ok)} |")
+    if "cpu1" in by_key and "cpu2" in by_key and by_key["cpu1"].parts and by_key["cpu2"].parts:
+        one, two = by_key["cpu1"], by_key["cpu2"]
+        lines.append(f"| scaling 1 → 2 cores | 1-core / 2-core time: {one.median(one.parts) / two.median(two.parts):.2f} | "
+                     f"1-core / 2-core time: {one.median(one.single) / two.median(two.single):.2f} | — | — | — | — |")
+    if typst is not None and "cold" in by_key and by_key["cold"].parts:
+        cold = by_key["cold"]
+        seconds, _ = typst
+        lines.append(f"| Typst on the same content (PDF only, see below) | by parts / Typst: "
+                     f"{cold.median(cold.parts) / seconds:.1f}× | one pass / Typst: {cold.median(cold.single) / seconds:.1f}× | — | "
+                     f"Typst {seconds:.2f} s | — | — |")
+    return "\n".join(lines) + "\n"
+
+
+def measure_typst(typst_python: str | None, followup: str, sources: Path, work: Path, env: dict[str, str], runs: int,
+                  log) -> tuple[float, float] | None:
+    """(median seconds, peak MiB) of Typst compiling ``typst_source.py``'s source of the same content,
+    as a whole process of ``typst_python`` (a Python with the PyPI package ``typst``); ``None`` without one."""
+    if not typst_python:
+        return None
+    probe = subprocess.run([typst_python, "-c", "import typst"], capture_output=True)
+    if probe.returncode != 0:
+        log("typst: not importable by --typst-python; skipped")
+        return None
+    dump = subprocess.run([followup, "dump", "--json", "--sources", str(sources)], capture_output=True, text=True, env=env)
+    if dump.returncode != 0:
+        return None
+    folder = work / "typst"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "doc.json").write_text(dump.stdout, encoding="utf-8")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from typst_source import source
+
+    (folder / "doc.typ").write_text(source(json.loads(dump.stdout), str(ROOT / "fonts")), encoding="utf-8")
+    code = f"import typst; typst.compile('doc.typ', output='doc.pdf', font_paths=[{str(ROOT / 'fonts')!r}])"
+    log("typst on the same content")
+    timed = []
+    for n in range(runs + 1):
+        r = run_tree([typst_python, "-c", code], folder, env)
+        if n:
+            timed.append(r)
+            log(f"  run {n}/{runs} {r.seconds:.2f} s")
+    return statistics.median(r.seconds for r in timed), max(r.rss_kib for r in timed) / 1024
+
+
 # --- main ---------------------------------------------------------------------------
 
 def default_followup() -> str:
@@ -521,6 +740,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ministry", default=DEFAULT_MINISTRY, help=f"ministry for the preview case (default {DEFAULT_MINISTRY})")
     ap.add_argument("--followup", default=None, help="followup executable (default: the venv's)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (outputs, synthetic sources)")
+    ap.add_argument("--parts-only", action="store_true",
+                    help="only the comparison of the PDF by parts with --single-pass (and Typst)")
+    ap.add_argument("--typst-python", default=None,
+                    help="a Python with the PyPI package typst, for the ratio to Typst (not a project dependency)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
@@ -537,6 +760,9 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
+    # The cases of the main table build with no part cache (every PDF laid out by parts from scratch);
+    # the comparison of the PDF by parts sets a cache folder of its own for each run.
+    env["FOLLOWUP_CACHE_DIR"] = ""
     cases = build_cases(args.ministry)
     load_start = _loadavg()
     work = Path(tempfile.mkdtemp(prefix="followup-bench-"))
@@ -562,6 +788,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 log(f"synthetic ×{scale}: {counts['items']} items in {dest} (followup check passed)")
                 trees[c.tree] = dest
+            if args.parts_only:
+                c.skipped = "skipped (--parts-only)"
+                continue
             log(f"{c.label}")
             if c.key == "serve":
                 measure_serve(c, followup, trees[c.tree], work, env, 1 if args.quick else SERVE_SAVES, warmup, log)
@@ -572,6 +801,21 @@ def main(argv: list[str] | None = None) -> int:
         if base.out_dir and base.out_dir.is_dir():
             pdf = next(iter(sorted(base.out_dir.glob("*.pdf"))), None)
         table, _ = render_table(cases, items, pdf, official=sources == DEFAULT_SOURCES.resolve())
+        x10 = trees.get("x10")
+        if x10 is None and not args.quick:
+            x10 = work / "sources" / "x10"
+            items["x10"] = make_synthetic(sources, x10, 10)["items"]
+        pairs = measure_parts(followup, sources, x10, work, env, runs if args.quick else min(runs, 3), args.ministry, log)
+        typst = measure_typst(args.typst_python, followup, sources, work, env, runs, log)
+        table += ("\n## PDF by parts against `--single-pass`\n\n"
+                  "Each run as a whole process, by parts and with `--single-pass` in turn; memory is the peak of the sum "
+                  f"over the process tree, sampled from /proc every {SAMPLE_S * 1000:.0f} ms (RSS counts the pages the forked "
+                  "workers share with their parent once per process; PSS shares them out). ×10: one run each way. "
+                  "Typst builds the PDF only; followup builds PDF and DOCX.\n\n" + render_parts_table(pairs, typst))
+        if typst is not None:
+            table += ("\nTypst: `benchmarks/typst_source.py` makes a minimal Typst source of the same content "
+                      "(title, contents, headings, principle boxes, the two-column tables with their text; none of "
+                      f"the house's finer rules), compiled to PDF by the PyPI package `typst`; peak {typst[1]:,.0f} MiB.\n")
         info = machine_info(followup, load_start)
         write_report(args.output, table, info, runs, warmup, args.quick, sources)
         print(table)

@@ -229,6 +229,8 @@ def _output_options(fn):
         click.option("--docx/--no-docx", "want_docx", default=True, help="DOCX を作る"),
         click.option("--no-embed-fonts", "no_embed_fonts", is_flag=True,
                      help="DOCX にフォントを埋め込まない（小さくなるが、BIZ UD フォントの無い環境では表示が崩れる）"),
+        click.option("--single-pass", "single_pass", is_flag=True,
+                     help="PDF を部分に分けず一度に組版する（並列組版・キャッシュを使わない。比較用・予備）"),
         click.option("-q", "--quiet", is_flag=True, help="進行状況と注意書きを表示しない"),
     )):
         fn = option(fn)

@@ -5,7 +5,9 @@ preview selection) → page maps → writers. ``build`` returns the files as
 bytes; the caller writes them with ``output.write_all`` only when no stage
 reported an error, so the last good build survives any failure.
 
-Page numbers for the DOCX table of contents come from one of two page maps:
+The PDF is laid out by parts in worker processes, each part cached, and merged
+(``writers.pdf_parts``), or in one WeasyPrint pass (``single_pass``, and always
+for PDF/A). Page numbers for the DOCX table of contents come from one of two page maps:
 WeasyPrint's layout of the same document (an estimate, ordinary builds), or
 LibreOffice's layout of the DOCX itself (release builds and
 ``libreoffice_pages``), which runs in the background meanwhile.
@@ -64,6 +66,7 @@ class Request:
     allow_dirty: bool = False  # a release from uncommitted or unversioned sources (recorded in the manifest)
     ministries: tuple[str, ...] | None = None
     embed_fonts: bool = True  # DOCX: embed the subset fonts
+    single_pass: bool = False  # PDF in one WeasyPrint pass instead of by parts (writers.pdf_parts)
     progress: Callable[[str], None] = field(default=lambda message: None, compare=False)
 
     @property
@@ -77,6 +80,21 @@ class Built:
     files: dict[str, bytes] = field(default_factory=dict)  # relative output path → bytes
     notes: list[str] = field(default_factory=list)
     document: Document | None = None
+    layout: dict = field(default_factory=dict)  # relative PDF path → pdf_parts.Stats (PDFs made by parts)
+
+
+def part_cache(request: Request):
+    """The part cache of a build (``cache.default_folder()``), or none when that folder lies inside the sources."""
+    import os
+
+    from compiler.cache import PartCache, default_folder
+
+    folder = default_folder()
+    if folder is not None:
+        real, sources = Path(os.path.realpath(folder)), Path(os.path.realpath(request.sources))
+        if real == sources or real.is_relative_to(sources):
+            folder = None
+    return PartCache(folder)
 
 
 # git runs inside the sources folder, which may come with its own .git/config: nothing in it may run a
@@ -120,6 +138,7 @@ def source_revision(sources: Path) -> str | None:
 
 
 WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o comm)
+PART_WORKER_NAME = "followup-part"  # a worker laying out one part of the PDF (writers.pdf_parts)
 
 
 class _Worker:
@@ -130,7 +149,7 @@ class _Worker:
     default action on SIGTERM. Where fork is unavailable, or the child dies
     (e.g. out of memory), ``fn`` runs here instead."""
 
-    def __init__(self, fn, *args):
+    def __init__(self, fn, *args, name: str = WORKER_NAME):
         import multiprocessing
         import os
 
@@ -139,7 +158,7 @@ class _Worker:
             return
         ctx = multiprocessing.get_context("fork")
         self.conn, child_end = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), fn, args), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), fn, args, name), daemon=True)
         self.proc.start()
         child_end.close()
 
@@ -170,14 +189,14 @@ class _Worker:
         self.conn.close()
 
 
-def _worker_main(conn, parent: int, fn, args) -> None:
+def _worker_main(conn, parent: int, fn, args, name: str = WORKER_NAME) -> None:
     import os
 
     from compiler import interrupt
 
     interrupt.quiet_child()
     interrupt.die_with_parent()
-    interrupt.name_process(WORKER_NAME)
+    interrupt.name_process(name)
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
     try:
@@ -189,8 +208,9 @@ def _worker_main(conn, parent: int, fn, args) -> None:
 
 
 def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
-           revision: str | None = None) -> tuple[dict[str, bytes], list[str]]:
-    """The requested formats of one document, as {suffix: bytes}, and notes for the user.
+           revision: str | None = None) -> tuple[dict[str, bytes], list[str], object]:
+    """The requested formats of one document, as {suffix: bytes}, notes for the user, and what the
+    PDF by parts laid out (``pdf_parts.Stats``, ``None`` in one pass).
 
     Whatever happens (an error, an interrupt), the helpers started here are
     stopped before it returns: the LibreOffice page pass, the DOCX worker and
@@ -204,7 +224,9 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
 
     out: dict[str, bytes] = {}
     notes: list[str] = []
+    stats = None
     want_pdf, want_docx = "pdf" in request.formats, "docx" in request.formats
+    estimate = "DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。"
     with ExitStack() as cleanup:
         lo_job = None
         if want_docx and (request.libreoffice_pages or request.release):
@@ -216,21 +238,44 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
             except libreoffice.LibreOfficeMissing as exc:
                 diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", Span("document.yaml"),
                             f"sudo apt-get install {exc} を実行してください。")
-                return {}, notes
+                return {}, notes, stats
             cleanup.callback(lo_job.stop)
-        laid = None
-        if want_pdf or (want_docx and lo_job is None):
+        from compiler.writers import pdf_parts
+
+        laid = worker = None
+        by_parts = not request.single_pass and pdf_parts.supports(request.variant)
+        if want_pdf and not request.single_pass and not by_parts:
+            notes.append("PDF/A は部分に分けずに一度に組版します（並列組版とキャッシュは使いません）。")
+        if by_parts and (want_pdf or (want_docx and lo_job is None)):
+            workers: list[_Worker] = []
+
+            def start_docx(pages: PageMap) -> None:
+                if want_docx and lo_job is None:  # the DOCX is written meanwhile, with the body's page map
+                    workers.append(_Worker(write_docx, doc, theme, pages))
+                    cleanup.callback(workers[-1].stop)
+                    notes.append(estimate)
+
+            cache = part_cache(request)
+            if want_pdf:
+                request.progress(f"PDF を部分ごとに組版しています（{pdf_parts.worker_count()} プロセス）")
+                identifier = doc.output_name.encode() if request.release else None
+                out["pdf"], _, stats = pdf_parts.write(doc, theme, request.variant, identifier, cache, start_docx)
+                request.progress(f"PDF: {len(stats.laid_out)} 部分を組版し、{len(stats.cached)} 部分はキャッシュを使いました")
+            else:
+                request.progress("ページ番号のために PDF の本文を組版しています")
+                start_docx(pdf_parts.body_pages(doc, theme, cache)[0])
+            worker = workers[0] if workers else None
+        elif want_pdf or (want_docx and lo_job is None):
             from compiler.writers import pdf
 
             request.progress("PDF を組版しています")
             laid = pdf.layout(doc, theme)
             cleanup.callback(laid.close)
-        worker = None
-        if want_docx and lo_job is None:
-            worker = _Worker(write_docx, doc, theme, laid.page_map)
-            cleanup.callback(worker.stop)
-            notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
-        if want_pdf:
+            if want_docx and lo_job is None:
+                worker = _Worker(write_docx, doc, theme, laid.page_map)
+                cleanup.callback(worker.stop)
+                notes.append(estimate)
+        if want_pdf and laid is not None:
             request.progress("PDF を書き出しています")
             out["pdf"] = laid.write(request.variant, doc.output_name.encode() if request.release else None)
         if worker is not None:
@@ -242,9 +287,9 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
                 pages: PageMap = libreoffice.page_map(lo_job, docx_writer.toc_bookmarks(doc), doc.body_anchor)
             except RuntimeError as exc:
                 diags.error("E051", f"LibreOffice での組版に失敗しました（{exc}）。", doc.pillars[0].span if doc.pillars else None)
-                return {}, notes
+                return {}, notes, stats
             out["docx"] = write_docx(doc, theme, pages)
-    return out, notes
+    return out, notes, stats
 
 
 def build(request: Request, diags: Diagnostics) -> Built:
@@ -273,11 +318,13 @@ def build(request: Request, diags: Diagnostics) -> Built:
     files: dict[str, bytes] = {}
     revision = source_revision(Path(request.sources)) if "docx" in request.formats else None
     for folder, target, stem in targets:
-        rendered, notes = render(target, theme, request, diags, revision)
+        rendered, notes, stats = render(target, theme, request, diags, revision)
         if diags.has_errors:
             return built
         for suffix, data in rendered.items():
             files[f"{folder}{stem}.{suffix}"] = data
+        if stats is not None:
+            built.layout[f"{folder}{stem}.pdf"] = stats
         built.notes.extend(n for n in notes if n not in built.notes)
     if request.release:
         from compiler import release

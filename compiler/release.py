@@ -91,7 +91,8 @@ def source_hashes(sources: Path) -> dict[str, str]:
 def flags(request) -> dict:
     """The options of a release that change its bytes, as ``verify`` passes them back."""
     return {"allow_dirty": bool(request.allow_dirty), "embed_fonts": bool(request.embed_fonts),
-            "formats": sorted(request.formats), "pdf_variant": request.pdf_variant}
+            "formats": sorted(request.formats), "pdf_variant": request.pdf_variant,
+            "single_pass": bool(request.single_pass)}
 
 
 def manifest(doc, files: dict[str, bytes], request) -> bytes:
@@ -202,6 +203,7 @@ def verify(manifest_path: Path, sources: Path, diags: Diagnostics) -> tuple[list
     request = Request(sources=Path(sources), release=True, formats=frozenset(recorded_flags.get("formats", ("pdf", "docx"))),
                       pdf_variant=recorded_flags.get("pdf_variant", "default"),
                       embed_fonts=bool(recorded_flags.get("embed_fonts", True)),
+                      single_pass=bool(recorded_flags.get("single_pass", True)),
                       allow_dirty=bool(recorded_flags.get("allow_dirty")) or bool(inputs))
     built = build(request, diags)  # in memory: nothing of the release being checked is touched
     if diags.has_errors or MANIFEST not in built.files:

@@ -19,6 +19,19 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def part_cache(tmp_path_factory):
+    """Builds keep their laid-out PDF parts in a folder of the test session, never in the user's cache."""
+    folder = tmp_path_factory.mktemp("part-cache")
+    previous = os.environ.get("FOLLOWUP_CACHE_DIR")
+    os.environ["FOLLOWUP_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("FOLLOWUP_CACHE_DIR", None)
+    else:
+        os.environ["FOLLOWUP_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def official(tmp_path_factory):
     """The official sources built once (PDF + DOCX, PDF-estimated DOCX page numbers)."""

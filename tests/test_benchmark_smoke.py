@@ -30,6 +30,11 @@ def test_quick_benchmark_writes_table(tmp_path):
                 "| preview (経産省) |", "| build --release (LibreOffice pass) |", "| build, synthetic ×4 |",
                 "| build, synthetic ×10 |", "| PDF size |", "| serve: save → page updated |"):
         assert row in text, row
+    assert "## PDF by parts against `--single-pass`" in text
+    for row in ("| cold build (empty cache) |", "| rebuild after a one-item edit (warm cache) |",
+                "| preview -m 経産省 (empty cache) |", "| cold build on 1 core (taskset -c 0) |",
+                "| cold build on 2 cores (taskset -c 0,1) |", "| scaling 1 → 2 cores |"):
+        assert row in text, row
     assert "**ERROR**" not in text
     for key in ("CPUs (nproc)", "CPU model", "Python", "WeasyPrint", "python-docx", "LibreOffice", "Date"):
         assert f"| {key} |" in text, key

@@ -86,7 +86,8 @@ def test_manifest_records_versions_inputs_numbers_revision_and_flags(released):
     assert manifest["inputs"] == provenance.input_hashes(ROOT)
     assert manifest["source_revision"] == git(sources, "rev-parse", "--short=12", "HEAD").strip()
     assert manifest["source_state"] == "clean"
-    assert manifest["flags"] == {"allow_dirty": False, "embed_fonts": True, "formats": ["docx", "pdf"], "pdf_variant": "default"}
+    assert manifest["flags"] == {"allow_dirty": False, "embed_fonts": True, "formats": ["docx", "pdf"], "pdf_variant": "default",
+                                 "single_pass": False}
     from compiler.pipeline import compile_sources
     doc = compile_sources(sources, Diagnostics()).document
     assert manifest["numbers"] == {row.item_id: row.label for row in doc.rows()} and len(manifest["numbers"]) > 3

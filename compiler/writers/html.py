@@ -39,6 +39,7 @@ ministries (``ministry_tag``), each name kept whole.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -129,7 +130,9 @@ def ministry_tag(text: str) -> Markup:
                             for part in parts))
 
 
+@lru_cache(maxsize=1)
 def _environment():
+    """One Jinja environment per process (templates are compiled once, reloaded when their file changes)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(str(LAYOUTS_DIR)), autoescape=True, undefined=StrictUndefined,
@@ -169,15 +172,28 @@ def toc_columns(toc) -> list[list]:
     return [entries[:best], entries[best:]]
 
 
-def render_html(doc: Document, theme: Theme | None = None, inline_css: bool = False) -> str:
-    """The page; with ``inline_css`` it carries its stylesheet (for serving it outside WeasyPrint)."""
+def render_html(doc: Document, theme: Theme | None = None, inline_css: bool = False, part=None) -> str:
+    """The page; with ``inline_css`` it carries its stylesheet (for serving it outside WeasyPrint).
+
+    ``part`` (a ``compiler.paging.parts.Part``): only that part of the PDF's page (front matter, a run of
+    the body or the page-furniture stamp), for laying the PDF out by parts."""
     template = _environment().get_template("document.html.j2")
     css = None
     if inline_css and theme is not None:
         # CSS is not HTML: inside <style> entities are not decoded, so it goes in unescaped
         # (it comes from layouts/, never from the sources); "</" cannot close the element.
         css = Markup(stylesheet(theme).replace("</", "<\\/"))
-    return template.render(doc=doc, version=__version__, css=css)
+    return template.render(doc=doc, version=__version__, css=css, part=part)
+
+
+MARGIN_BOXES = ("top-left-corner", "top-left", "top-center", "top-right", "top-right-corner", "left-top", "left-middle",
+                "left-bottom", "right-top", "right-middle", "right-bottom", "bottom-left-corner", "bottom-left",
+                "bottom-center", "bottom-right", "bottom-right-corner")
+
+
+def part_stylesheet(part) -> str:
+    """What one part of a PDF laid out by parts adds to ``stylesheet`` (``layouts/parts.css.j2``)."""
+    return _environment().get_template("parts.css.j2").render(part=part, margin_boxes=MARGIN_BOXES)
 
 
 def stylesheet(theme: Theme) -> str:

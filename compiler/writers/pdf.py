@@ -193,8 +193,11 @@ def _memoize_page_references() -> None:
     pydyf.PDF._followup_memo = True
 
 
-def layout(doc: Document, theme: Theme) -> LaidOut:
-    """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only)."""
+def layout(doc: Document, theme: Theme, part=None) -> LaidOut:
+    """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only).
+
+    ``part`` (a ``compiler.paging.parts.Part``): lay out only that part of the document, with the part's
+    additions to the stylesheet (``html.part_stylesheet``); see ``compiler.writers.pdf_parts``."""
     import logging
 
     from compiler.interrupt import deferred
@@ -205,7 +208,7 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
 
     from compiler.paging.weasy import page_map
     from compiler.writers import justify, pdf_rows
-    from compiler.writers.html import render_html, stylesheet
+    from compiler.writers.html import part_stylesheet, render_html, stylesheet
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _memoize_page_references()
@@ -215,9 +218,10 @@ def layout(doc: Document, theme: Theme) -> LaidOut:
     with project_fonts_only():
         font_config = FontConfiguration()
     try:
-        css = [CSS(string=stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else ""),
-                   base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)]
-        html_document = HTML(string=render_html(doc), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+        css_text = stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else "")
+        css_text += part_stylesheet(part) if part is not None else ""
+        css = [CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)]
+        html_document = HTML(string=render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
         with pdf_rows.rules(theme.table.row_start_min_lines):
             rendered = html_document.render(stylesheets=css, font_config=font_config)
         return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config)

@@ -1,0 +1,312 @@
+"""PDF merge: the laid-out parts (front, body parts, stamp) → one tagged PDF, with pikepdf (qpdf).
+
+pikepdf copies objects between files and renumbers them; what a merged PDF needs beyond that
+is done here:
+
+* **Base**: the front part's file, so its catalog stays as WeasyPrint wrote it: /Lang, /MarkInfo,
+  /ViewerPreferences (DisplayDocTitle), the XMP metadata (PDF/UA-1 identification), the Info
+  dictionary and the file identifier (the first /ID entry; a release pins it).
+* **Pages**: the body parts' pages are appended in order.
+* **Structure tree**: one StructTreeRoot with a single /Document element; WeasyPrint gives it one
+  element per page, so the parts' elements are appended in order and re-parented. The ParentTree
+  keys of each part are shifted past the previous parts' keys, and each page's /StructParents
+  and each annotation's /StructParent with them. /RoleMap and /ClassMap are merged.
+* **Named destinations**: the body parts' /Dests are merged (the first of a name wins, as in one
+  pass) into one sorted name tree. The contents' links name their targets, so they resolve to
+  headings in other parts. (The front part gives each contents entry's target name to the entry
+  itself, only so that WeasyPrint keeps its link; those destinations are replaced.)
+* **Outline**: rebuilt from all parts' entries and bookmark levels with WeasyPrint's own
+  hierarchy rule, so it equals the outline of one pass.
+* **Fonts**: each part embeds its own subset of every font; the subsets of one font are replaced
+  by their union (``font_union``), so the merged file carries each font program once.
+* **Page furniture**: each stamp page becomes a form XObject drawn on its body page, marked as an
+  /Artifact (page numbers are pagination artifacts, ISO 14289-1 7.8).
+
+``release``: saved with a deterministic second /ID entry (a digest of the content), so the same
+parts give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+
+from compiler.cache import PartResult
+
+_STAMP_NAME = "FuStamp"
+
+
+def _open(data: bytes):
+    import pikepdf
+
+    return pikepdf.open(io.BytesIO(data))
+
+
+def _nums(tree) -> list[tuple[int, object]]:
+    """(key, value) pairs of a number tree (WeasyPrint writes a flat /Nums array)."""
+    import pikepdf
+
+    if tree is None:
+        return []
+    pairs = []
+    if "/Nums" in tree:
+        nums = list(tree.Nums)
+        pairs += [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums), 2)]
+    for kid in tree.get("/Kids", pikepdf.Array()):
+        pairs += _nums(kid)
+    return pairs
+
+
+def _cids(widths) -> set[int]:
+    """The glyph ids a CIDFont's /W array gives widths for (runs ``first [w…]`` or ``first last w``): those it uses."""
+    import pikepdf
+
+    cids, items, i = set(), list(widths), 0
+    while i + 1 < len(items):
+        if isinstance(items[i + 1], pikepdf.Array):
+            cids.update(range(int(items[i]), int(items[i]) + len(items[i + 1])))
+            i += 2
+        else:
+            cids.update(range(int(items[i]), int(items[i + 1]) + 1))
+            i += 3
+    return cids
+
+
+def _outline_entries(pdf) -> list[tuple[str, object, bool]]:
+    """(title, destination, closed) of every outline entry, in document order."""
+    entries = []
+
+    def walk(item):
+        while item is not None:
+            entries.append((str(item.Title), item.Dest, int(item.get("/Count", 0)) < 0))
+            if "/First" in item:
+                walk(item.First)
+            item = item.get("/Next")
+
+    outlines = pdf.Root.get("/Outlines")
+    if outlines is not None and "/First" in outlines:
+        walk(outlines.First)
+    return entries
+
+
+class _Merger:
+    def __init__(self, front: PartResult):
+        import pikepdf
+
+        self.pdf = _open(front.pdf)
+        root = self.pdf.Root.StructTreeRoot
+        self.document = root.K[0] if isinstance(root.K, pikepdf.Array) else root.K
+        self.parent_tree = _nums(root.get("/ParentTree"))
+        self.next_key = max((k for k, _ in self.parent_tree), default=-1) + 1
+        self.dests: dict[str, object] = {}
+        self.bookmarks: list[tuple[int, str, object, bool]] = []
+        self.front_dests = self._dests(self.pdf, copy=False)
+        self._add_bookmarks(self.pdf, front, copy=False)
+
+    def _dests(self, src, copy: bool) -> dict[str, object]:
+        import pikepdf
+
+        names = src.Root.get("/Names")
+        if names is None or "/Dests" not in names:
+            return {}
+        tree = pikepdf.NameTree(names.Dests)
+        return {str(name): self._copy(dest) if copy else dest for name, dest in tree.items()}
+
+    def _copy(self, value):
+        """``value`` of another file, its indirect objects copied into this one (an array's items one by one)."""
+        import pikepdf
+
+        if isinstance(value, pikepdf.Object) and value.is_indirect:
+            return self.pdf.copy_foreign(value)
+        if isinstance(value, pikepdf.Array):
+            return pikepdf.Array([self._copy(item) for item in value])
+        return value
+
+    def _add_bookmarks(self, src, part: PartResult, copy: bool) -> None:
+        import pikepdf
+
+        entries = _outline_entries(src)
+        if len(entries) != len(part.levels):
+            raise RuntimeError(f"outline of a part has {len(entries)} entries for {len(part.levels)} bookmark levels")
+        for level, (title, dest, closed) in zip(part.levels, entries):
+            if copy:
+                dest = self._copy(dest)
+            self.bookmarks.append((level, title, dest, closed))
+
+    def add_body(self, part: PartResult) -> None:
+        import pikepdf
+
+        src = _open(part.pdf)
+        first = len(self.pdf.pages)
+        self.pdf.pages.extend(src.pages)
+        src_root = src.Root.StructTreeRoot
+        src_document = src_root.K[0] if isinstance(src_root.K, pikepdf.Array) else src_root.K
+        src_document_copy = self.pdf.copy_foreign(src_document)
+        base = self.next_key
+        for page in self.pdf.pages[first:]:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + base
+            for annot in page.obj.get("/Annots", pikepdf.Array()):
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + base
+        for kid in src_document.K:
+            copied = self._copy(kid)
+            if isinstance(copied, pikepdf.Dictionary):
+                copied.P = self.document
+            self.document.K.append(copied)
+        pairs = _nums(src_root.get("/ParentTree"))
+        checked: set = set()
+        for key, value in pairs:
+            value = self._copy(value)
+            self.parent_tree.append((key + base, value))
+            self._reparent(value, src_document_copy, checked)
+        self.next_key = base + max((k for k, _ in pairs), default=-1) + 1
+        for map_name in ("/RoleMap", "/ClassMap"):
+            if map_name in src_root:
+                target = self.pdf.Root.StructTreeRoot.get(map_name)
+                if target is None:
+                    self.pdf.Root.StructTreeRoot[map_name] = target = pikepdf.Dictionary()
+                for name, value in src_root[map_name].items():
+                    if name not in target:
+                        target[name] = self._copy(value)
+        for name, dest in self._dests(src, copy=True).items():
+            self.dests.setdefault(name, dest)
+        self._add_bookmarks(src, part, copy=True)
+
+    def _reparent(self, value, old_document, checked: set) -> None:
+        """Elements reached only through the ParentTree whose parent is a part's /Document join the merged one
+        (``checked``: elements already walked up from, in this part)."""
+        import pikepdf
+
+        old = old_document.objgen
+        for element in list(value) if isinstance(value, pikepdf.Array) else [value]:
+            while isinstance(element, pikepdf.Dictionary) and "/P" in element and element.objgen not in checked:
+                checked.add(element.objgen)
+                parent = element.P
+                if parent.objgen == old:
+                    element.P = self.document
+                    break
+                element = parent
+
+    def stamp(self, stamp: PartResult, first_body_page: int) -> None:
+        """Draw each stamp page (as an artifact) on the body page of the same number."""
+        import pikepdf
+
+        src = _open(stamp.pdf)
+        body = self.pdf.pages[first_body_page:]
+        if len(src.pages) < len(body):
+            raise RuntimeError(f"the stamp has {len(src.pages)} pages for {len(body)} body pages")
+        for number, (page, stamp_page) in enumerate(zip(body, src.pages), start=1):
+            # Only the drawing: the stamp's own marked content (tags) is dropped, the whole is one artifact.
+            operations = [op for op in pikepdf.parse_content_stream(stamp_page)
+                          if str(op.operator) not in ("BDC", "BMC", "EMC", "MP", "DP")]
+            stamp_page.obj.Contents = src.make_stream(pikepdf.unparse_content_stream(operations))
+            form = self.pdf.copy_foreign(stamp_page.as_form_xobject())
+            # Named by page number, not at random: the same parts give the same bytes. (The pages of a
+            # part may share one /Resources dictionary: each then lists its neighbours' stamps too.)
+            name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(f"/{_STAMP_NAME}{number}"))
+            page.contents_add(self.pdf.make_stream(b"q\n"), prepend=True)
+            page.contents_add(self.pdf.make_stream(b"\nQ\n/Artifact BMC q " + str(name).encode("ascii") + b" Do Q EMC\n"))
+
+    def finish(self, release: bool) -> bytes:
+        import pikepdf
+
+        root = self.pdf.Root.StructTreeRoot
+        nums = pikepdf.Array()
+        for key, value in sorted(self.parent_tree, key=lambda pair: pair[0]):
+            nums.append(key)
+            nums.append(value)
+        root.ParentTree = self.pdf.make_indirect(pikepdf.Dictionary(Nums=nums))
+        root.ParentTreeNextKey = self.next_key
+        for name, dest in self.front_dests.items():  # the body's destinations of these names come first
+            self.dests.setdefault(name, dest)
+        tree = pikepdf.NameTree.new(self.pdf)
+        for name in sorted(self.dests):
+            tree[name] = self.dests[name]
+        if "/Names" not in self.pdf.Root:
+            self.pdf.Root.Names = pikepdf.Dictionary()
+        self.pdf.Root.Names.Dests = tree.obj
+        self._write_outline()
+        self._share_fonts()
+        out = io.BytesIO()
+        self.pdf.save(out, deterministic_id=release, fix_metadata_version=False,
+                      object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return out.getvalue()
+
+    def _share_fonts(self) -> None:
+        """One font program per font: the union of the subsets each part embedded (``font_union``)."""
+        import pikepdf
+
+        from compiler.writers import font_union
+
+        by_font: dict[str, list] = {}  # font name → CIDFonts (each with its descriptor and widths)
+        for obj in self.pdf.objects:
+            if (isinstance(obj, pikepdf.Dictionary) and obj.get("/Subtype") == "/CIDFontType2"
+                    and "/FontFile2" in obj.get("/FontDescriptor", {})):
+                by_font.setdefault(str(obj.FontDescriptor.FontName), []).append(obj)
+        for name in sorted(by_font):
+            streams, used = {}, {}
+            for cid_font in by_font[name]:
+                stream = cid_font.FontDescriptor.FontFile2
+                streams[stream.objgen] = stream
+                used.setdefault(stream.objgen, set()).update(_cids(cid_font.get("/W", pikepdf.Array())))
+            if len(streams) < 2:
+                continue
+            keys = sorted(streams)
+            program = font_union.union([streams[key].read_bytes() for key in keys], [used[key] for key in keys])
+            if program is None:
+                continue
+            shared = pikepdf.Stream(self.pdf, program)
+            shared.Length1 = len(program)
+            for cid_font in by_font[name]:
+                cid_font.FontDescriptor.FontFile2 = shared
+
+    def _write_outline(self) -> None:
+        import pikepdf
+        from weasyprint.anchors import make_page_bookmark_tree
+        from weasyprint.matrix import Matrix
+
+        class _Page:  # WeasyPrint's rule works on pages of (level, label, point, state)
+            def __init__(self, bookmarks):
+                self.bookmarks = bookmarks
+
+        flat = [(level, title, (index, 0), "closed" if closed else "open")
+                for index, (level, title, _, closed) in enumerate(self.bookmarks)]
+        root: list = []
+        make_page_bookmark_tree(_Page(flat), [], [root], 0, 0, Matrix())
+        dests = [dest for _, _, dest, _ in self.bookmarks]
+
+        def add(subtrees, parent):
+            items, count = [], len(subtrees)
+            for title, (_, x, _), children, state in subtrees:
+                item = self.pdf.make_indirect(pikepdf.Dictionary(Title=pikepdf.String(title), Dest=dests[int(x)]))
+                kids, kids_count = add(children, item)
+                item.Count = -kids_count if state == "closed" else kids_count
+                count += 0 if state == "closed" else kids_count
+                if items:
+                    item.Prev = items[-1]
+                    items[-1].Next = item
+                if kids:
+                    item.First, item.Last = kids[0], kids[-1]
+                item.Parent = parent
+                items.append(item)
+            return items, count
+
+        if "/Outlines" in self.pdf.Root:
+            del self.pdf.Root.Outlines
+        if not root:
+            return
+        outlines = self.pdf.make_indirect(pikepdf.Dictionary())
+        items, count = add(root, outlines)
+        outlines.Count, outlines.First, outlines.Last = count, items[0], items[-1]
+        self.pdf.Root.Outlines = outlines
+
+
+def merge(front: PartResult, bodies: list[PartResult], stamp: PartResult | None, release: bool = False) -> bytes:
+    """One PDF: the front part's pages, then each body part's, the stamp drawn on the body pages."""
+    merger = _Merger(front)
+    first_body_page = len(merger.pdf.pages)
+    for body in bodies:
+        merger.add_body(body)
+    if stamp is not None:
+        merger.stamp(stamp, first_body_page)
+    return merger.finish(release)

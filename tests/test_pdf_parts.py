@@ -1,0 +1,257 @@
+"""The PDF laid out by parts (writers.pdf_parts, pdf_merge, cache) against the same PDF in one pass.
+
+Built from the frozen official fixture: once in one pass, once by parts with a cold cache and once
+more with the cache warm, all as PDF/UA-1 with a fixed identifier (as a release writes them). Then
+an item's status line is edited in a private copy of the sources and the edited sources are built
+with the warm cache and with an empty one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from tests.helpers import OFFICIAL, read_pdf
+
+IDENTIFIER = b"followup"
+EDITED_ITEM = "20-talent/20-internship/020-internship-events.yaml"  # the second policy of the second pillar
+
+
+def _compile(sources: Path):
+    from compiler.diagnostics import Diagnostics
+    from compiler.pipeline import compile_sources
+
+    diags = Diagnostics()
+    compiled = compile_sources(sources, diags)
+    assert compiled.document is not None, diags.items
+    return compiled.document, compiled.theme
+
+
+def _by_parts(sources: Path, cache_dir: Path, tmp: Path, name: str):
+    from compiler.cache import PartCache
+    from compiler.writers import pdf_parts
+
+    doc, theme = _compile(sources)
+    data, pages, stats = pdf_parts.write(doc, theme, "pdf/ua-1", IDENTIFIER, PartCache(cache_dir))
+    path = tmp / f"{name}.pdf"
+    path.write_bytes(data)
+    return path, pages, stats
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from compiler.writers import pdf
+
+    tmp = tmp_path_factory.mktemp("parts")
+    doc, theme = _compile(OFFICIAL)
+    single = tmp / "single.pdf"
+    laid = pdf.layout(doc, theme)
+    try:
+        single.write_bytes(laid.write("pdf/ua-1", IDENTIFIER))
+        single_pages = laid.page_map
+    finally:
+        laid.close()
+    cache = tmp / "cache"
+    cold = _by_parts(OFFICIAL, cache, tmp, "cold")
+    warm = _by_parts(OFFICIAL, cache, tmp, "warm")
+    sources = tmp / "sources"
+    shutil.copytree(OFFICIAL, sources)
+    item = sources / EDITED_ITEM
+    text = item.read_text(encoding="utf-8")
+    edited_text = text.replace("情報発信を実施した。", "情報発信を実施した（一部を更新）。", 1)  # one status line
+    assert edited_text != text
+    item.write_text(edited_text, encoding="utf-8")
+    edited_warm = _by_parts(sources, cache, tmp, "edited-warm")
+    edited_cold = _by_parts(sources, tmp / "cache-empty", tmp, "edited-cold")
+    return {"single": single, "single_pages": single_pages, "cold": cold, "warm": warm, "edited_warm": edited_warm, "edited_cold": edited_cold,
+            "doc": doc, "cache": cache}
+
+
+def _outline(path: Path) -> list[tuple[int, str, int, bool]]:
+    """(depth, title, 0-based destination page, closed) of every outline entry."""
+    with pikepdf.open(path) as pdf:
+        index = {page.objgen: i for i, page in enumerate(pdf.pages)}
+        entries = []
+
+        def walk(item, depth):
+            while item is not None:
+                entries.append((depth, str(item.Title), index[item.Dest[0].objgen], int(item.Count) < 0))
+                if "/First" in item:
+                    walk(item.First, depth + 1)
+                item = item.get("/Next")
+
+        walk(pdf.Root.Outlines.First, 1)
+        return entries
+
+
+def _links(path: Path) -> list[tuple[int, str, int, str]]:
+    """(page, destination name, page it resolves to, /Contents) of every link annotation."""
+    with pikepdf.open(path) as pdf:
+        index = {page.objgen: i for i, page in enumerate(pdf.pages)}
+        dests = pikepdf.NameTree(pdf.Root.Names.Dests)
+        found = []
+        for i, page in enumerate(pdf.pages):
+            for annot in page.obj.get("/Annots", []):
+                if annot.get("/Subtype") == "/Link":
+                    name = str(annot.Dest)
+                    assert name in dests, f"page {i + 1}: link to {name!r} has no destination"
+                    found.append((i, name, index[dests[name][0].objgen], str(annot.get("/Contents", ""))))
+        return found
+
+
+def _rendered(path: Path, out: Path) -> list[bytes]:
+    out.mkdir()
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", "-png", str(path), str(out / "p")], check=True)
+    return [p.read_bytes() for p in sorted(out.glob("p-*.png"))]
+
+
+def test_every_page_has_the_same_text_and_footer_number(built):
+    single, merged = read_pdf(built["single"]), read_pdf(built["cold"][0])
+    assert len(merged.pages) == len(single.pages) > 30
+    assert merged.pages == single.pages
+    assert merged.footers == single.footers
+    first = single.first_body
+    assert single.footers[first:] == list(range(1, len(single.pages) - first + 1))
+
+
+def test_every_page_looks_the_same(built, tmp_path):
+    """Rendered pixel for pixel (at 30 dpi): the same glyphs (the merged fonts), rules, numbers and marks."""
+    single, merged = _rendered(built["single"], tmp_path / "single"), _rendered(built["cold"][0], tmp_path / "merged")
+    assert len(merged) == len(single)
+    assert [i + 1 for i, (a, b) in enumerate(zip(single, merged)) if a != b] == []
+
+
+def test_contents_numbers_outline_and_links_are_those_of_one_pass(built):
+    assert _outline(built["cold"][0]) == _outline(built["single"])
+    links = _links(built["cold"][0])
+    assert links == _links(built["single"])
+    doc = built["doc"]
+    by_parts, single = built["cold"][1], built["single_pages"]
+    assert {name for _, name, _, _ in links} == {e.anchor for e in doc.toc}
+    front = read_pdf(built["cold"][0]).first_body
+    for _, name, target, _ in links:  # every link leads to the page its entry prints
+        assert target == front + by_parts.get(name) - 1, name
+    # the page map by parts (the contents' numbers, the DOCX's estimate) is the page map of one pass
+    assert {e.anchor: by_parts.get(e.anchor) for e in doc.toc} == {e.anchor: single.get(e.anchor) for e in doc.toc}
+    assert {r.anchor: by_parts.get(r.anchor) for r in doc.rows()} == {r.anchor: single.get(r.anchor) for r in doc.rows()}
+    assert by_parts.total == single.total
+
+
+def test_one_structure_tree_with_renumbered_parent_tree(built):
+    with pikepdf.open(built["cold"][0]) as pdf:
+        root = pdf.Root.StructTreeRoot
+        assert len(root.K) == 1 and root.K[0].S == "/Document"
+        document = root.K[0]
+        nums = list(root.ParentTree.Nums)
+        keys = [int(k) for k in nums[::2]]
+        assert keys == sorted(set(keys))
+        values = dict(zip(keys, nums[1::2]))
+        for page in pdf.pages:  # every page's marked content maps to elements on that page
+            mapped = values[int(page.obj.StructParents)]
+            assert all(e.Pg.objgen == page.objgen for e in mapped if "/Pg" in e)
+            for annot in page.obj.get("/Annots", []):
+                assert values[int(annot.StructParent)].S == "/Link"
+        for kid in document.K:
+            assert kid.P.objgen == document.objgen
+        assert str(pdf.Root.Lang) == "ja" and pdf.Root.MarkInfo.Marked and pdf.Root.ViewerPreferences.DisplayDocTitle
+        assert "pdfuaid" in pdf.Root.Metadata.read_bytes().decode()
+        assert bytes(pdf.trailer.ID[0]) == IDENTIFIER
+
+
+def test_both_paths_pass_the_same_pdf_ua_checks(built):
+    import page
+
+    for path in (built["single"], built["cold"][0]):
+        report = page.validate_pdf(str(path), profile="ua1")
+        assert report.rules.total > 50
+        assert [(f.rule_id, f.message) for f in report.failures] == [], path.name
+
+
+def test_each_font_is_embedded_once(built):
+    with pikepdf.open(built["cold"][0]) as pdf:
+        programs: dict[str, set] = {}
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor" and "/FontFile2" in obj:
+                programs.setdefault(str(obj.FontName), set()).add(obj.FontFile2.objgen)
+    assert programs and all(len(streams) == 1 for streams in programs.values()), programs
+    assert built["cold"][0].stat().st_size < 1.2 * built["single"].stat().st_size
+
+
+def test_release_bytes_do_not_depend_on_the_cache(built):
+    assert built["warm"][0].read_bytes() == built["cold"][0].read_bytes()
+    assert built["warm"][2].laid_out == [] and len(built["warm"][2].cached) == len(built["cold"][2].laid_out)
+
+
+def test_a_one_item_edit_lays_out_only_its_part(built):
+    path, _, stats = built["edited_warm"]
+    assert stats.laid_out == ["body-4"]  # the policy of the edited item; page counts did not move
+    assert path.read_bytes() == built["edited_cold"][0].read_bytes()
+    assert path.read_bytes() != built["cold"][0].read_bytes()
+    assert any("（一部を更新）" in text for text in read_pdf(path).pages)
+
+
+def test_a_damaged_cache_entry_is_laid_out_again(built, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(built["cache"], cache)
+    entries = sorted(cache.glob("*.part"))
+    for entry in entries:  # damage every entry: one by truncation, the others by a changed byte
+        data = bytearray(entry.read_bytes())
+        if entry == entries[0]:
+            del data[len(data) // 2:]
+        else:
+            data[-10] ^= 0xFF
+        entry.write_bytes(bytes(data))
+    path, _, stats = _by_parts(OFFICIAL, cache, tmp_path, "again")
+    assert stats.cached == []
+    assert path.read_bytes() == built["cold"][0].read_bytes()
+
+
+def _pipeline(sources: Path, **options):
+    from compiler.diagnostics import Diagnostics
+    from compiler.pipeline import Request, build
+
+    diags = Diagnostics()
+    built = build(Request(sources=sources, formats=frozenset({"pdf"}), **options), diags)
+    assert not diags.has_errors, diags.items
+    return built
+
+
+def test_builds_reuse_the_cache_and_single_pass_or_pdf_a_do_not_use_it(mini, tmp_path, monkeypatch):
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
+    first = _pipeline(mini)
+    (name, stats), = first.layout.items()
+    assert name.endswith(".pdf") and stats.cached == [] and {"front", "stamp", "body-1"} <= set(stats.laid_out)
+    again = _pipeline(mini)
+    assert again.layout[name].laid_out == [] and sorted(again.layout[name].cached) == sorted(stats.laid_out)
+    assert again.files[name][:4] == b"%PDF"
+    assert _pipeline(mini, single_pass=True).layout == {}
+    archival = _pipeline(mini, pdf_variant="a-2b")
+    assert archival.layout == {} and any("PDF/A" in note for note in archival.notes)
+
+
+def test_no_cache_inside_the_sources(mini, monkeypatch):
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(mini / ".cache"))
+    built = _pipeline(mini)
+    assert not (mini / ".cache").exists()
+    assert all(stats.cached == [] for stats in built.layout.values())
+
+
+def test_a_preview_by_parts_equals_its_single_pass(mini, tmp_path, monkeypatch):
+    """The preview's page mark (top of every page) and footers come from the stamp: same text, same pixels."""
+    from tests.helpers import pdf_pages
+
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
+    paths = {}
+    for single_pass in (False, True):
+        built = _pipeline(mini, ministries=("経産省",), single_pass=single_pass)
+        (name, data), = built.files.items()
+        paths[single_pass] = tmp_path / f"{single_pass}.pdf"
+        paths[single_pass].write_bytes(data)
+    by_parts, single = pdf_pages(paths[False]), pdf_pages(paths[True])
+    assert by_parts == single
+    assert len(single) >= 2 and all("経産省" in text for text in single)
+    assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")
