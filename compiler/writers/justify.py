@@ -25,6 +25,7 @@ the positions it produces and this version check.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 SUPPORTED = ("70.",)
 MAX_GAP_EM = 0.5
@@ -46,6 +47,7 @@ def is_japanese(ch: str) -> bool:
             or unicodedata.east_asian_width(ch) in "WF")
 
 
+@lru_cache(maxsize=65536)
 def is_opportunity(before: str, after: str) -> bool:
     """May the gap between ``before`` and ``after`` widen?"""
     if before.isspace() or after.isspace():
@@ -138,13 +140,13 @@ def _spread(context, line, found: dict, spacing: float) -> float:
             box.position_x += x_advance
             entry = found.get(id(box))
             if entry:
+                # The box's laid-out width is its text's width without the gaps (the same
+                # Pango layout and justification spacing), so only the widened text is shaped.
                 layout = create_layout(box.text, box.style, context, max_width=None,
                                        justification_spacing=box.justification_spacing)
-                layout.set_text(box.text, justify=True)
-                before = _width(layout)
                 layout.fu_gaps = (int(spacing * TO_UNITS), tuple(entry[1]))
                 layout.set_text(box.text, justify=True)
-                grown = _width(layout) - before
+                grown = _width(layout) - box.width
                 layout.deactivate()
                 box.pango_layout = layout
                 box.width += grown
