@@ -15,8 +15,10 @@ characters before each gap. A gap is an expansion opportunity when
   ``writers/html.nobreak``): only after such a token's last character.
 
 Lines without such a gap (Latin text) keep WeasyPrint's own algorithm, which
-widens spaces; a gap never widens by more than ``MAX_GAP_EM`` (a line with
-too few gaps stays short rather than gappy). The patch is written for
+widens spaces. On a line with both, the gaps and the spaces inside the line
+share the free width; a gap never widens by more than ``MAX_GAP_EM`` and the
+spaces take the rest (a Japanese line with too few gaps and no space stays
+short rather than gappy). The patch is written for
 WeasyPrint 70 (``SUPPORTED``) and is not installed on any other version, so an
 upgrade falls back to ragged lines instead of breaking; the tests pin both
 the positions it produces and this version check.
@@ -73,27 +75,37 @@ def _characters(box, kept: bool, out: list) -> None:
         out.append((None, 0, "", False))  # an inline-block (e.g. a list marker): no gap on either side
 
 
-def opportunities(line) -> dict:
-    """Text box → indexes of its characters that are followed by a widening gap (never the line's last)."""
+SPACES = (" ", "\u00a0")  # the spaces WeasyPrint widens (``count_expandable_spaces``)
+
+
+def opportunities(line) -> tuple[dict, int]:
+    """Text box → indexes of its characters that are followed by a widening gap (never the line's last),
+    and the number of spaces inside the line (not at its end). Boxes holding such spaces are in the
+    map too, with the indexes of their gaps (maybe none)."""
     chars: list = []
     _characters(line, False, chars)
     while chars and (chars[-1][0] is None or chars[-1][2].isspace()):
         chars.pop()
     found: dict = {}
+    spaces = 0
     for (box, i, ch, kept), (next_box, _, next_ch, next_kept) in zip(chars, chars[1:]):
         if box is None or next_box is None:
+            continue
+        if ch in SPACES:
+            spaces += 1
+            found.setdefault(id(box), (box, []))
             continue
         if kept and next_kept and next_box is box:
             continue  # inside one kept-together token
         if is_opportunity(ch, next_ch):
             found.setdefault(id(box), (box, []))[1].append(i)
-    return found
+    return found, spaces
 
 
 def _install_letter_spacing() -> None:
     """Let a Pango layout carry per-character letter spacing (``fu_gaps``), applied when it is drawn."""
     from weasyprint.text import line_break
-    from weasyprint.text.ffi import ffi, pango
+    from weasyprint.text.ffi import TO_UNITS, ffi, pango
 
     if getattr(line_break.Layout, "_fu_gaps", False):
         return
@@ -105,6 +117,9 @@ def _install_letter_spacing() -> None:
         if not justify or not gaps:
             return
         spacing, indexes = gaps
+        own = self.style["letter_spacing"]
+        if own != "normal":
+            spacing += int(own * TO_UNITS)  # the change below replaces the character's own letter spacing
         attr_list = pango.pango_layout_get_attributes(self.layout)
         if attr_list == ffi.NULL:
             attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
@@ -129,8 +144,9 @@ def _width(layout) -> float:
     return line_size(first_line, layout.style)[0]
 
 
-def _spread(context, line, found: dict, spacing: float) -> float:
-    """Give every opportunity ``spacing`` points; returns the width the line actually grew by."""
+def _spread(context, line, found: dict, spacing: float, space_spacing: float = 0.0) -> float:
+    """Give every opportunity ``spacing`` points and every inner space ``space_spacing`` more;
+    returns the width the line actually grew by."""
     from weasyprint.formatting_structure import boxes
     from weasyprint.text.ffi import TO_UNITS
     from weasyprint.text.line_break import create_layout
@@ -142,6 +158,8 @@ def _spread(context, line, found: dict, spacing: float) -> float:
             if entry:
                 # The box's laid-out width is its text's width without the gaps (the same
                 # Pango layout and justification spacing), so only the widened text is shaped.
+                if space_spacing:
+                    box.justification_spacing = space_spacing
                 layout = create_layout(box.text, box.style, context, max_width=None,
                                        justification_spacing=box.justification_spacing)
                 layout.fu_gaps = (int(spacing * TO_UNITS), tuple(entry[1]))
@@ -179,13 +197,17 @@ def install() -> bool:
     spaces_only = inline.justify_line
 
     def justify_line(context, line, extra_width):
-        found = opportunities(line)
+        found, spaces = opportunities(line)
         count = sum(len(indexes) for _, indexes in found.values())
         if not count:
             return spaces_only(context, line, extra_width)
         if extra_width > 0:
-            _spread(context, line, found, min(extra_width / count, MAX_GAP_EM * line.style["font_size"]))
+            # Gaps and inner spaces share the free width; what a gap cannot take (MAX_GAP_EM)
+            # goes to the spaces, as WeasyPrint would give it to them.
+            gap = min(extra_width / (count + spaces), MAX_GAP_EM * line.style["font_size"])
+            _spread(context, line, found, gap, (extra_width - gap * count) / spaces if spaces else 0.0)
 
     justify_line._fu = True
+    justify_line.spaces_only = spaces_only  # WeasyPrint's own, for comparisons (tests)
     inline.justify_line = justify_line
     return True
