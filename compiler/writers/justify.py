@@ -79,9 +79,12 @@ SPACES = (" ", "\u00a0")  # the spaces WeasyPrint widens (``count_expandable_spa
 
 
 def opportunities(line) -> tuple[dict, int]:
-    """Text box → indexes of its characters that are followed by a widening gap (never the line's last),
-    and the number of spaces inside the line (not at its end). Boxes holding such spaces are in the
-    map too, with the indexes of their gaps (maybe none)."""
+    """Where the line may widen: text box → ``(box, gaps, widens_after)`` and the number of spaces
+    inside the line (not at its end).
+
+    ``gaps`` are the indexes of the box's characters followed by a widening gap inside the box;
+    ``widens_after`` says whether the gap after the box's last character (before the next box)
+    widens. Boxes holding inner spaces are in the map too (maybe with no gap)."""
     chars: list = []
     _characters(line, False, chars)
     while chars and (chars[-1][0] is None or chars[-1][2].isspace()):
@@ -93,13 +96,41 @@ def opportunities(line) -> tuple[dict, int]:
             continue
         if ch in SPACES:
             spaces += 1
-            found.setdefault(id(box), (box, []))
+            found.setdefault(id(box), [box, [], False])
             continue
         if kept and next_kept and next_box is box:
             continue  # inside one kept-together token
         if is_opportunity(ch, next_ch):
-            found.setdefault(id(box), (box, []))[1].append(i)
+            entry = found.setdefault(id(box), [box, [], False])
+            if next_box is box:
+                entry[1].append(i)
+            else:
+                entry[2] = True
     return found, spaces
+
+
+def letter_spacings(gap: int, indexes, length: int) -> list[int]:
+    """Pango letter spacing (in Pango units) for each of ``length`` characters so that exactly the gaps
+    after ``indexes`` widen by ``gap`` and no other gap moves.
+
+    Pango splits a character's letter spacing into halves before and after it (dropping the outer
+    halves at the ends of a layout), so the gap between characters k and k+1 widens by
+    (s[k] + s[k+1]) / 2: s[0] = 0 and s[k+1] = 2·gap[k] − s[k]. The text then grows by exactly
+    ``gap × len(indexes)``. ``gap`` is even (exact halves) and never a multiple of half a point
+    (Pango rounds whole-point spacings to whole points before halving them)."""
+    wanted = set(indexes)
+    out = [0] * length
+    for k in range(length - 1):
+        out[k + 1] = (2 * gap if k in wanted else 0) - out[k]
+    return out
+
+
+def even_units(spacing: float) -> int:
+    """``spacing`` points in Pango units, as ``letter_spacings`` needs it (even, never k × 512)."""
+    from weasyprint.text.ffi import TO_UNITS
+
+    units = int(spacing * TO_UNITS) // 2 * 2
+    return units + 2 if units and units % 512 == 0 else units
 
 
 def _install_letter_spacing() -> None:
@@ -114,23 +145,30 @@ def _install_letter_spacing() -> None:
     def set_text(self, text, justify=False):
         original(self, text, justify)
         gaps = getattr(self, "fu_gaps", None)
-        if not justify or not gaps:
+        if not justify or not gaps or not gaps[1]:
             return
-        spacing, indexes = gaps
+        gap, indexes = gaps
+        # What set_text gave each character already (letter spacing, word spacing on spaces):
+        # the change below replaces it, so it is added back.
         own = self.style["letter_spacing"]
-        if own != "normal":
-            spacing += int(own * TO_UNITS)  # the change below replaces the character's own letter spacing
+        own = 0 if own == "normal" else int(own * TO_UNITS)
+        words = self.style["word_spacing"] + self.justification_spacing
+        space = int(words * TO_UNITS + own) if words else own
         attr_list = pango.pango_layout_get_attributes(self.layout)
         if attr_list == ffi.NULL:
             attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
-        offsets = [0]
-        for ch in self.text:
-            offsets.append(offsets[-1] + len(ch.encode("utf-8")))
-        for i in indexes:
-            if i < len(self.text):
-                attr = pango.pango_attr_letter_spacing_new(spacing)
-                attr.start_index, attr.end_index = offsets[i], offsets[i + 1]
+        start = 0
+        last = len(self.text.encode("utf-8")) - 1
+        for ch, extra in zip(self.text, letter_spacings(gap, indexes, len(self.text))):
+            end = start + len(ch.encode("utf-8"))
+            if extra:
+                base = own
+                if ch in SPACES and words:
+                    base = space * (1 + (start in (0, last)))  # as WeasyPrint's set_text
+                attr = pango.pango_attr_letter_spacing_new(base + extra)
+                attr.start_index, attr.end_index = start, end
                 pango.pango_attr_list_change(attr_list, attr)
+            start = end
         pango.pango_layout_set_attributes(self.layout, attr_list)
 
     line_break.Layout.set_text = set_text
@@ -145,30 +183,44 @@ def _width(layout) -> float:
 
 
 def _spread(context, line, found: dict, spacing: float, space_spacing: float = 0.0) -> float:
-    """Give every opportunity ``spacing`` points and every inner space ``space_spacing`` more;
-    returns the width the line actually grew by."""
+    """Widen every opportunity by ``spacing`` points and every inner space by ``space_spacing``;
+    returns the width the line grew by.
+
+    A gap inside a text box is letter spacing of its layout (``letter_spacings``); a gap between
+    two boxes (after a kept token, a tightened mark) moves the following boxes. A box without
+    spaces grows by exactly its gaps, so only a box with spaces is measured again."""
     from weasyprint.formatting_structure import boxes
-    from weasyprint.text.ffi import TO_UNITS
+    from weasyprint.text.ffi import FROM_UNITS
     from weasyprint.text.line_break import create_layout
 
+    gap = even_units(spacing)
+    pending = 0.0  # a widened gap after the previous box, not yet given to the next one
+
     def walk(box, x_advance: float) -> float:
+        nonlocal pending
+        if not isinstance(box, boxes.LineBox):
+            x_advance += pending
+            pending = 0.0
         if isinstance(box, boxes.TextBox):
             box.position_x += x_advance
             entry = found.get(id(box))
             if entry:
-                # The box's laid-out width is its text's width without the gaps (the same
-                # Pango layout and justification spacing), so only the widened text is shaped.
-                if space_spacing:
-                    box.justification_spacing = space_spacing
-                layout = create_layout(box.text, box.style, context, max_width=None,
-                                       justification_spacing=box.justification_spacing)
-                layout.fu_gaps = (int(spacing * TO_UNITS), tuple(entry[1]))
-                layout.set_text(box.text, justify=True)
-                grown = _width(layout) - box.width
-                layout.deactivate()
-                box.pango_layout = layout
-                box.width += grown
-                x_advance += grown
+                _, indexes, widens_after = entry
+                spaced = space_spacing and any(ch in SPACES for ch in box.text)
+                if indexes or spaced:
+                    if spaced:
+                        box.justification_spacing = space_spacing
+                    layout = create_layout(box.text, box.style, context, max_width=None,
+                                           justification_spacing=box.justification_spacing)
+                    layout.fu_gaps = (gap, tuple(indexes))
+                    layout.set_text(box.text, justify=True)
+                    grown = _width(layout) - box.width if spaced else gap * len(indexes) * FROM_UNITS
+                    layout.deactivate()
+                    box.pango_layout = layout
+                    box.width += grown
+                    x_advance += grown
+                if widens_after:
+                    pending = gap * FROM_UNITS
             return x_advance
         if isinstance(box, (boxes.LineBox, boxes.InlineBox)):
             box.position_x += x_advance
@@ -198,7 +250,7 @@ def install() -> bool:
 
     def justify_line(context, line, extra_width):
         found, spaces = opportunities(line)
-        count = sum(len(indexes) for _, indexes in found.values())
+        count = sum(len(indexes) + widens_after for _, indexes, widens_after in found.values())
         if not count:
             return spaces_only(context, line, extra_width)
         if extra_width > 0:
