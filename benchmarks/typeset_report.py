@@ -11,8 +11,10 @@ Counts, over the table cells of the body pages:
   of the same paragraph);
 * ``empty_left``: row fragments (cells split by a page break) whose left cell is
   empty while the right one has text;
-* ``toc_wrapped``: lines of the table of contents that carry no page number
-  (an entry that wrapped).
+* ``toc_wrapped``: lines of the table of contents (below its title) that carry
+  no page number (an entry that wrapped);
+* ``toc_lonely``: lines of the contents that hold one or two characters
+  besides the leader and the page number.
 
 Paragraphs come from the PDF's structure tree (the build is tagged): the
 characters of one paragraph are those whose marked content belongs to one
@@ -182,7 +184,7 @@ def report(path: str) -> dict:
                 right = cell[2] - _padding_right(cells, page)
                 _paragraph_stats(lines, right, em, pitch, stats, _tagged_paragraphs(chars, blocks))
     return {k: stats[k] for k in ("lines", "short_ge3", "short_2to3", "short_1to2", "last_le2", "empty_left",
-                                  "toc_wrapped")}
+                                  "toc_wrapped", "toc_lonely")}
 
 
 def _pitch(page) -> float:
@@ -209,16 +211,23 @@ def _padding_right(cells, page) -> float:
     return _PAD["pad"]
 
 
+_LEADER_NUMBER = re.compile(r"(?:\.{2,}|…+)?\s*\d+$")
+
+
 def _toc(page, stats):
+    """Lines of the contents (below its title): wrapped entries and lines of one or two characters."""
+    title = [c for c in page.chars if c["text"] in "目次"]
+    below = max((c["bottom"] for c in title), default=0) if "目次" in (page.extract_text() or "") else 0
     mid = page.width / 2
     for half in (lambda c: c["x0"] < mid, lambda c: c["x0"] >= mid):
-        for line in _lines([c for c in page.chars if half(c)]):
+        for line in _lines([c for c in page.chars if half(c) and c["top"] > below]):
             body = line["text"].strip()
-            if "目次" in body or not body:
+            if not body:
                 continue
-            if ("..." in body or "…" in body or re.search(r"\d$", body)) and re.search(r"\d$", body):
-                continue
-            stats["toc_wrapped"] += 1
+            if not _LEADER_NUMBER.search(body):
+                stats["toc_wrapped"] += 1  # an entry that goes on on the next line
+            elif len(_LEADER_NUMBER.sub("", body).strip()) <= 2:
+                stats["toc_lonely"] += 1  # a line of one or two characters before the leader
 
 
 def main():

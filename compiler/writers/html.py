@@ -154,6 +154,19 @@ def nobreak_tail(text: str, following: str = "") -> Markup:
     return nobreak(text, TAIL_CHARS, following)
 
 
+def toc_split(label: str) -> tuple[str, str]:
+    """A contents entry as (head, tail): the tail is its last ``TAIL_CHARS`` characters (with any token
+    they cut into, and an opening bracket before them), printed with the leader and the page number in
+    one unbreakable box, so that they wrap together."""
+    cut = max(0, len(label) - TAIL_CHARS)
+    for start, end in _protected(label):
+        if start < cut < end:
+            cut = start
+    while cut > 0 and label[cut - 1] in OPENING_MARKS:  # an opening bracket never ends a line
+        cut -= 1
+    return label[:cut], label[cut:]
+
+
 def ministry_tag(text: str) -> Markup:
     """A ministry tag 「［経産省・厚労省］」: each name (with its bracket) unbreakable, lines break after ・ only."""
     parts = text.split("・")
@@ -169,6 +182,7 @@ def _environment():
     env.filters["nobreak"] = nobreak
     env.filters["ministry_tag"] = ministry_tag
     env.filters["nobreak_tail"] = nobreak_tail
+    env.globals["toc_split"] = toc_split
     env.globals["toc_columns"] = toc_columns
     env.globals["unknown_block"] = _unknown_block
     return env
