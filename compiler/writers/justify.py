@@ -2,10 +2,12 @@
 
 WeasyPrint's ``layout.inline.justify_line`` spreads a line's free width over
 its spaces only, so a Japanese line (no spaces) stays ragged. This module
-replaces that one function, at that one seam: when a justified line has no
-expandable space, the free width is spread over the gaps between characters
-instead, as Word and JLReq (3.8) do, as Pango letter spacing on the
-characters before each gap. A gap is an expansion opportunity when
+replaces that one function, at that one seam: the free width of a justified
+line is spread over the gaps between characters, as Word and JLReq (3.8) do.
+A gap inside a text box is Pango letter spacing, solved so that exactly the
+chosen gaps widen (``letter_spacings``: Pango puts half of a character's
+spacing before it and half after); a gap between two boxes moves the boxes
+after it. A gap is an expansion opportunity when
 
 * one of its two characters is Japanese (kana, kanji, full-width forms), so
   Latin words and numbers keep their own spacing;
