@@ -55,19 +55,6 @@ class Measure:
         return out
 
 
-def _leaves(box, nowrap: bool, out: list) -> None:
-    """The line's leaf boxes in order, each with whether it lies inside a nowrap box."""
-    from weasyprint.formatting_structure import boxes
-
-    if isinstance(box, (boxes.LineBox, boxes.InlineBox)):
-        inner = nowrap or (isinstance(box, boxes.InlineBox) and box.style["white_space"] in ("nowrap", "pre"))
-        for child in box.children:
-            if child.is_in_normal_flow():
-                _leaves(child, inner, out)
-    else:
-        out.append((box, nowrap))
-
-
 def _line_text(line) -> str:
     from weasyprint.formatting_structure import boxes
 
@@ -75,9 +62,10 @@ def _line_text(line) -> str:
 
 
 def _walk(line):
-    out: list = []
-    _leaves(line, False, out)
-    return out
+    """The line's leaf boxes, each with whether it lies inside a kept-together (nowrap) box."""
+    from compiler.writers.justify import leaves
+
+    return leaves(line)
 
 
 def _end(line) -> float:

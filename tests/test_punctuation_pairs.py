@@ -32,17 +32,21 @@ def glyphs(tmp_path_factory):
     with pdfplumber.open(str(pdf)) as doc:
         page_text = "\n".join(page.extract_text() or "" for page in doc.pages)
         for page in doc.pages:
-            rows: dict = {}
-            for c in page.chars:
-                rows.setdefault(round(c["matrix"][5], 1), []).append(c)
-            for chars in rows.values():
-                chars.sort(key=lambda c: c["x0"])
+            for chars in _lines(page):
                 text = "".join(c["text"] for c in chars)
                 for t in texts:
                     at = text.find(t)
                     if at >= 0 and (at == 0 or not text[at - 1].isdigit()):
                         lines[t] = chars[at:at + len(t)]
     return lines, page_text, texts
+
+
+def _lines(page):
+    """The page's lines: characters with one baseline, left to right."""
+    rows: dict = {}
+    for c in page.chars:
+        rows.setdefault(round(c["matrix"][5], 1), []).append(c)
+    return [sorted(chars, key=lambda c: c["x0"]) for chars in rows.values()]
 
 
 def _advances(chars) -> list[float]:
@@ -81,11 +85,7 @@ def test_no_gap_widens_inside_a_kept_token(official):
     advances = []
     with pdfplumber.open(str(pdf)) as doc:
         for page in doc.pages:
-            rows: dict = {}
-            for c in page.chars:
-                rows.setdefault(round(c["matrix"][5], 1), []).append(c)
-            for chars in rows.values():
-                chars.sort(key=lambda c: c["x0"])
+            for chars in _lines(page):
                 for a, b in zip(chars, chars[1:]):
                     if a["text"].isdigit() and b["text"] in "月円年日件人":
                         advances.append((b["x0"] - a["x0"]) / a["size"])

@@ -61,20 +61,31 @@ def is_opportunity(before: str, after: str) -> bool:
     return before not in NO_LINE_END and after not in NO_LINE_START
 
 
-def _characters(box, kept: bool, out: list) -> None:
-    """The line's characters in order: (text box or None for an atomic box, index, char, inside a kept token)."""
+def leaves(box, kept: bool = False, out: list | None = None) -> list:
+    """The leaf boxes of a line (text boxes and atomic boxes) in order, each with whether it lies
+    inside a kept-together token (a ``white-space: nowrap`` box)."""
     from weasyprint.formatting_structure import boxes
 
-    if isinstance(box, boxes.TextBox):
-        for i, ch in enumerate(box.text):
-            out.append((box, i, ch, kept))
-    elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+    out = [] if out is None else out
+    if isinstance(box, (boxes.LineBox, boxes.InlineBox)):
         inner = kept or (isinstance(box, boxes.InlineBox) and box.style["white_space"] in ("nowrap", "pre"))
         for child in box.children:
             if child.is_in_normal_flow():
-                _characters(child, inner, out)
+                leaves(child, inner, out)
     else:
-        out.append((None, 0, "", False))  # an inline-block (e.g. a list marker): no gap on either side
+        out.append((box, kept))
+    return out
+
+
+def _characters(line, out: list) -> None:
+    """The line's characters in order: (text box or None for an atomic box, index, char, inside a kept token)."""
+    from weasyprint.formatting_structure import boxes
+
+    for box, kept in leaves(line):
+        if isinstance(box, boxes.TextBox):
+            out.extend((box, i, ch, kept) for i, ch in enumerate(box.text))
+        else:
+            out.append((None, 0, "", False))  # an inline-block (e.g. a list marker): no gap on either side
 
 
 SPACES = (" ", "\u00a0")  # the spaces WeasyPrint widens (``count_expandable_spaces``)
@@ -88,7 +99,7 @@ def opportunities(line) -> tuple[dict, int]:
     ``widens_after`` says whether the gap after the box's last character (before the next box)
     widens. Boxes holding inner spaces are in the map too (maybe with no gap)."""
     chars: list = []
-    _characters(line, False, chars)
+    _characters(line, chars)
     while chars and (chars[-1][0] is None or chars[-1][2].isspace()):
         chars.pop()
     found: dict = {}
