@@ -36,6 +36,7 @@ import re
 from collections import defaultdict
 
 TAG_END = re.compile(r"[］〕]$")
+HALF_AT_END = set("、。，．）〕］｝〉》」』】")  # may end a line set half-width (adjacent marks, JLReq 3.1.4)
 
 
 def _lines(chars):
@@ -146,6 +147,8 @@ def _count(paragraphs, right, em, stats):
             if TAG_END.search(line["text"]):
                 continue
             short = (right - line["x1"]) / em
+            if short < -0.25 and line["text"].rstrip()[-1:] in HALF_AT_END:
+                short += 0.5  # a mark set half-width at the line end: its blank half lies past the edge
             if short >= 3:
                 stats["short_ge3"] += 1
             elif short >= 2:

@@ -69,11 +69,13 @@ def _walk(line):
 
 
 def _end(line) -> float:
-    """Right edge of the line's last visible box."""
+    """Right edge of the line's last visible box, by margin box: a mark set half an em tighter at the
+    end of a line (``.kp``, its blank half past the edge, JLReq's half-width line-end punctuation)
+    ends where its margin ends."""
     from weasyprint.formatting_structure import boxes
 
-    ends = [box.position_x + box.margin_width() for box, _ in _walk(line)
-            if not (isinstance(box, boxes.TextBox) and not box.text.strip())]
+    ends = [box.position_x + box.margin_width() for box in line.children
+            if box.is_in_normal_flow() and not (isinstance(box, boxes.TextBox) and not box.text.strip())]
     return max(ends, default=line.position_x)
 
 

@@ -52,6 +52,8 @@ def test_non_final_lines_end_within_one_em_of_the_edge(justified):
     unexplained = [(line.page + 1, round(line.short_em, 2), line.text) for line in justified.short()
                    if not line.reason]
     assert unexplained == []
+    # and none runs past the edge (a mark set half-width at the end ends at its margin: line_edges._end)
+    assert min(line.short_em for line in justified.non_final()) > -0.01
 
 
 def test_every_short_line_is_a_kept_token_that_did_not_fit(justified):
