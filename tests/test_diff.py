@@ -290,3 +290,19 @@ def test_paragraphs_under_list_entries_are_compared_and_replayed(pair):
     assert [(f["old"], f["new"]) for f in change["fields"]] == [("段落の旧い文。", "段落の新しい文。")]
     assert_self_checks(report)
     assert report_of(new, new).changes == []
+
+
+def test_enumerated_commitment_paragraphs_are_replayed(pair):
+    """A commitment paragraph that hangs on its enumerator （1） keeps it through the change list."""
+    old, new = pair
+    for folder, text in ((old, "（1）旧い段落。"), (new, "（1）新しい段落。")):
+        edit(folder / "10-alpha" / "10-first" / "010-first-a.yaml", "  - 甲の取組を令和4年度中に進める。\n",
+             f"  - 甲の取組を令和4年度中に進める。\n  - {text}\n  - （2）次の段落。\n")
+    report = report_of(old, new)
+    [change] = [c for c in report.changes if c["target"] == "item"]
+    assert [(f["old"], f["new"]) for f in change["fields"]] == [("（1）旧い段落。", "（1）新しい段落。")]
+    assert_self_checks(report)
+    rows = [r for p in report.new["pillars"] for q in p["policies"] for r in q["rows"] if r.get("id") == "first-a"]
+    assert rows[0]["commitment_markers"] == ["", "（1）", "（2）"]
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--format", "json"])
+    assert result.exit_code == 0, result.output
