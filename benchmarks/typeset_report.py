@@ -18,16 +18,21 @@ Counts, over the table cells of the body pages:
   this one, with fewer than ``MIN_LINES`` lines here;
 * ``stranded``: such going-on cells whose last line here opens with a category,
   a project name or a budget line (【 or ○);
-* ``toc_wrapped``: lines of the table of contents that carry no page number
-  (an entry that wrapped).
+* ``toc_wrapped``: lines of the table of contents (below its title) that carry
+  no page number (an entry that wrapped);
+* ``toc_lonely``: lines of the contents that hold one or two characters
+  besides the leader and the page number.
 
-Lines are characters of one column with the same baseline. Paragraphs are found
-by geometry: the next line of the same paragraph is exactly one line pitch below
-and starts where the paragraph's continuation lines start; a larger gap (block and
-list-item margins) or a different start opens a new paragraph. The last line of a
-column on a page is left out (it may continue on the next page), as are lines
-that end in a right-aligned tag (［経産省］). A heuristic, but the same one for
-every build compared.
+Paragraphs come from the PDF's structure tree (the build is tagged): the
+characters of one paragraph are those whose marked content belongs to one
+block element (P, LI, H1–H3, TD…), and its lines are its characters with the
+same baseline. (An untagged PDF falls back to geometry: the next line of the
+same paragraph is exactly one line pitch below and starts where the
+paragraph's continuation lines start. That merged consecutive paragraphs with
+the same start, such as the 【budget】 lines under a project, and counted
+their short last lines as short non-final ones.) The last line of a cell on a
+page is left out (it may continue on the next page), as are lines that end in a
+right-aligned tag (［経産省］). The same measure for every build compared.
 """
 
 from __future__ import annotations
@@ -40,17 +45,20 @@ from collections import defaultdict
 TAG_END = re.compile(r"[］〕]$")
 CONTINUED = re.compile(r"^（[^（）\s]+）（続き）")  # layouts/settings.yaml labels.continued, after the item number
 MIN_LINES = 3  # layouts/settings.yaml table.row_start_min_lines
+HALF_AT_END = set("、。，．）〕］｝〉》」』】")  # may end a line set half-width (adjacent marks, JLReq 3.1.4)
 
 
 def _lines(chars):
-    """Group characters into lines: (top, x0, x1, text, size)."""
+    """Group characters into lines by baseline (a marker from another font has another bottom):
+    (bottom, x0, x1, text, size) in reading order."""
     rows = defaultdict(list)
     for c in chars:
-        rows[round(c["bottom"], 1)].append(c)
+        rows[round(c["matrix"][5], 1)].append(c)
     out = []
-    for bottom, cs in sorted(rows.items()):
+    for _, cs in sorted(rows.items(), reverse=True):  # PDF y grows upwards
         cs.sort(key=lambda c: c["x0"])
-        out.append({"bottom": bottom, "x0": cs[0]["x0"], "x1": cs[-1]["x1"], "size": cs[0]["size"],
+        body = max(cs, key=lambda c: c["size"])
+        out.append({"bottom": round(body["bottom"], 1), "x0": cs[0]["x0"], "x1": cs[-1]["x1"], "size": body["size"],
                     "text": "".join(c["text"] for c in cs)})
     return out
 
@@ -75,8 +83,46 @@ def _inside(c, cell):
     return cell[0] <= c["x0"] and c["x1"] <= cell[2] + 0.5 and cell[1] <= c["top"] and c["bottom"] <= cell[3] + 0.5
 
 
-def _paragraph_stats(lines, right, em, pitch, stats):
-    """Split one cell's lines into paragraphs and count short and lonely lines."""
+BLOCKS = {"P", "LI", "LBody", "H1", "H2", "H3", "H4", "TD", "TH", "Caption"}
+
+
+def _blocks(page) -> dict:
+    """Marked-content id → the block element of the structure tree it belongs to (its paragraph)."""
+    out: dict = {}
+
+    def walk(element, block):
+        if element.get("type") in BLOCKS:
+            block = id(element)
+        for mcid in element.get("mcids") or ():
+            out[mcid] = block
+        for child in element.get("children") or ():
+            walk(child, block)
+
+    try:
+        tree = page.structure_tree
+    except Exception:  # an untagged or unreadable structure: geometry only
+        return {}
+    for element in tree:
+        walk(element, None)
+    return out
+
+
+def _tagged_paragraphs(chars, blocks) -> list | None:
+    """The cell's paragraphs (lists of lines) from the structure tree, in reading order; None when untagged."""
+    if not blocks or any(c.get("mcid") is None for c in chars):
+        return None
+    by_block: dict = {}
+    for c in chars:
+        by_block.setdefault(blocks.get(c["mcid"]), []).append(c)
+    paragraphs = [_lines(cs) for cs in by_block.values()]
+    return sorted(paragraphs, key=lambda para: (para[0]["bottom"], para[0]["x0"]))
+
+
+def _paragraph_stats(lines, right, em, pitch, stats, paragraphs=None):
+    """Split one cell's lines into paragraphs (unless given) and count short and lonely lines."""
+    if paragraphs is not None:
+        _count(paragraphs, right, em, stats)
+        return
     paragraphs, current, cont_x = [], [], None
     for line in lines:
         if current:
@@ -95,6 +141,10 @@ def _paragraph_stats(lines, right, em, pitch, stats):
         current, cont_x = [line], None
     if current:
         paragraphs.append(current)
+    _count(paragraphs, right, em, stats)
+
+
+def _count(paragraphs, right, em, stats):
     for i, para in enumerate(paragraphs):
         final_known = i < len(paragraphs) - 1  # the cell's last paragraph may go on overleaf
         for j, line in enumerate(para):
@@ -106,6 +156,8 @@ def _paragraph_stats(lines, right, em, pitch, stats):
             if TAG_END.search(line["text"]):
                 continue
             short = (right - line["x1"]) / em
+            if short < -0.25 and line["text"].rstrip()[-1:] in HALF_AT_END:
+                short += 0.5  # a mark set half-width at the line end: its blank half lies past the edge
             if short >= 3:
                 stats["short_ge3"] += 1
             elif short >= 2:
@@ -133,6 +185,7 @@ def report(path: str) -> dict:
             body_size = max((c["size"] for c in page.chars), key=lambda s: sum(1 for c in page.chars if c["size"] == s))
             em, pitch = body_size, None
             lefts = sorted({c[0] for c in cells})
+            blocks = _blocks(page)
             for cell in cells:
                 chars = [c for c in page.chars if _inside(c, cell)]
                 if cell[0] == lefts[0] and len(lefts) > 1:
@@ -146,10 +199,10 @@ def report(path: str) -> dict:
                     continue
                 pitch = pitch or _pitch(page, cells)
                 right = cell[2] - _padding_right(cells, page)
-                _paragraph_stats(lines, right, em, pitch, stats)
+                _paragraph_stats(lines, right, em, pitch, stats, _tagged_paragraphs(chars, blocks))
     _split_rows(fragments, stats)
     return {k: stats[k] for k in ("lines", "short_ge3", "short_2to3", "short_1to2", "last_le2", "empty_left",
-                                  "unlabelled", "short_start", "stranded", "toc_wrapped")}
+                                  "unlabelled", "short_start", "stranded", "toc_wrapped", "toc_lonely")}
 
 
 def _fragments(page, cells) -> list[tuple[list[str], list[str]]]:
@@ -212,16 +265,23 @@ def _padding_right(cells, page) -> float:
     return _PAD["pad"]
 
 
+_LEADER_NUMBER = re.compile(r"(?:\.{2,}|…+)?\s*\d+$")
+
+
 def _toc(page, stats):
+    """Lines of the contents (below its title): wrapped entries and lines of one or two characters."""
+    title = [c for c in page.chars if c["text"] in "目次"]
+    below = max((c["bottom"] for c in title), default=0) if "目次" in (page.extract_text() or "") else 0
     mid = page.width / 2
     for half in (lambda c: c["x0"] < mid, lambda c: c["x0"] >= mid):
-        for line in _lines([c for c in page.chars if half(c)]):
+        for line in _lines([c for c in page.chars if half(c) and c["top"] > below]):
             body = line["text"].strip()
-            if "目次" in body or not body:
+            if not body:
                 continue
-            if ("..." in body or "…" in body or re.search(r"\d$", body)) and re.search(r"\d$", body):
-                continue
-            stats["toc_wrapped"] += 1
+            if not _LEADER_NUMBER.search(body):
+                stats["toc_wrapped"] += 1  # an entry that goes on on the next line
+            elif len(_LEADER_NUMBER.sub("", body).strip()) <= 2:
+                stats["toc_lonely"] += 1  # a line of one or two characters before the leader
 
 
 def main():

@@ -105,6 +105,12 @@ class Row:
     mentioned: frozenset[str]  # canonical ministry names tagged in the status column
     status: tuple[Block, ...]
     span: Span
+    # per commitment paragraph, the enumerator it opens with ("（1）") and hangs on, or ""
+    commitment_markers: tuple[str, ...] = ()
+
+    def enumerator(self, index: int) -> str:
+        """The enumerator commitment paragraph ``index`` hangs on ("" for none)."""
+        return self.commitment_markers[index] if index < len(self.commitment_markers) else ""
 
 
 @dataclass(frozen=True)
@@ -283,6 +289,7 @@ def _row_json(row) -> dict:
         "category": row.category, "category_anchor": row.category_anchor, "commitment": list(row.commitment),
         "ministry_tag": row.ministry_tag, "responsible": sorted(row.responsible), "mentioned": sorted(row.mentioned),
         "status": [_block_json(b) for b in row.status], "span": _span_json(row.span),
+        "commitment_markers": list(row.commitment_markers),
     }
 
 
@@ -291,7 +298,8 @@ def _row_from(data):
         return Omission(data["omission"])
     return Row(data["id"], data["label"], data["number"], data["anchor"], data["category"], data["category_anchor"],
                tuple(data["commitment"]), data["ministry_tag"], frozenset(data["responsible"]),
-               frozenset(data["mentioned"]), tuple(_block_from(b) for b in data["status"]), _span_from(data["span"]))
+               frozenset(data["mentioned"]), tuple(_block_from(b) for b in data["status"]), _span_from(data["span"]),
+               tuple(data.get("commitment_markers", ())))
 
 
 def to_json(doc: Document) -> dict:

@@ -72,6 +72,7 @@ class TextSettings(_M):
     preview_mark_size_pt: float
     toc_category_size_pt: float
     hanging_em: float
+    enumerator_em: float = 2.5
 
     @property
     def line_pitch_pt(self) -> float:

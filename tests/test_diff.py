@@ -281,12 +281,32 @@ def test_pdf_and_docx_show_both_sides(pair, tmp_path):
 
 def test_paragraphs_under_list_entries_are_compared_and_replayed(pair):
     old, new = pair
-    for folder, text in ((old, "段落の旧い文。"), (new, "段落の新しい文。")):
-        edit(folder / "10-alpha" / "10-first" / "010-first-a.yaml", "      - text: 甲の二つ目の状況。\n",
-             f"      - text: 甲の二つ目の状況。\n        paragraphs:\n          - {text}\n")
-    report = report_of(old, new)
+    report = _one_field_changed(pair, "      - text: 甲の二つ目の状況。\n",
+                                "      - text: 甲の二つ目の状況。\n        paragraphs:\n          - {}\n",
+                                "段落の旧い文。", "段落の新しい文。")
+    assert report_of(new, new).changes == []
+
+
+def _one_field_changed(pair, anchor: str, template: str, old_text: str, new_text: str) -> Report:
+    """Replace ``anchor`` in item first-a by ``template`` filled with ``old_text`` (old) and ``new_text``
+    (new): the report changes exactly that field of that item and replays."""
+    for folder, text in zip(pair, (old_text, new_text)):
+        edit(folder / "10-alpha" / "10-first" / "010-first-a.yaml", anchor, template.format(text))
+    report = report_of(*pair)
     [change] = [c for c in report.changes if c["target"] == "item"]
     assert change["id"] == "first-a" and change["kind"] == "changed"
-    assert [(f["old"], f["new"]) for f in change["fields"]] == [("段落の旧い文。", "段落の新しい文。")]
+    assert [(f["old"], f["new"]) for f in change["fields"]] == [(old_text, new_text)]
     assert_self_checks(report)
-    assert report_of(new, new).changes == []
+    return report
+
+
+def test_enumerated_commitment_paragraphs_are_replayed(pair):
+    """A commitment paragraph that hangs on its enumerator （1） keeps it through the change list."""
+    old, new = pair
+    report = _one_field_changed(pair, "  - 甲の取組を令和4年度中に進める。\n",
+                                "  - 甲の取組を令和4年度中に進める。\n  - {}\n  - （2）次の段落。\n",
+                                "（1）旧い段落。", "（1）新しい段落。")
+    rows = [r for p in report.new["pillars"] for q in p["policies"] for r in q["rows"] if r.get("id") == "first-a"]
+    assert rows[0]["commitment_markers"] == ["", "（1）", "（2）"]
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--format", "json"])
+    assert result.exit_code == 0, result.output

@@ -5,7 +5,7 @@ ordered list of ``Line(field, text, attrs)``: the title, each principle
 paragraph, each commitment paragraph, the category, the ministry tag, each
 project name and budget line, each list entry, each note. ``text`` is the
 source's text exactly; ``attrs`` holds what is not text (a marker, a list
-level, a 再掲 mark, a project key), so a flattened element unflattens back to
+level, a 再掲 mark, a project key, a paragraph's enumerator), so a flattened element unflattens back to
 the same JSON (``unflatten_*(flatten_*(x)) == x``). The change list compares
 and applies these lines; the 新旧対照表 prints them (``display``).
 """
@@ -105,7 +105,8 @@ def _entries(items, out: list[Line]) -> None:
 def flatten_row(row: dict) -> list[Line]:
     """An item's content, in print order (its number, anchor and span are its position, not content)."""
     lines = [Line("category", row["category"])]
-    lines += [Line("commitment", p) for p in row["commitment"]]
+    markers = row.get("commitment_markers") or [""] * len(row["commitment"])
+    lines += [Line("commitment", p, {"enumerator": m} if m else {}) for p, m in zip(row["commitment"], markers)]
     lines.append(Line("ministry_tag", row["ministry_tag"]))
     lines.append(Line("responsible", JOIN.join(row["responsible"])))
     lines.append(Line("mentioned", JOIN.join(row["mentioned"])))
@@ -135,6 +136,7 @@ def _split(text: str) -> list[str]:
 def unflatten_row(lines: list[Line]) -> dict:
     """The content keys of a row's JSON (``category`` … ``status``) from its lines."""
     out = {"category": None, "commitment": [], "ministry_tag": None, "responsible": [], "mentioned": [], "status": []}
+    markers: list[str] = []  # the enumerator each commitment paragraph hangs on (document.Row.commitment_markers)
     status = out["status"]
     stack: list[dict] = []  # open list entries, by level
     for line in lines:
@@ -143,6 +145,7 @@ def unflatten_row(lines: list[Line]) -> dict:
             out[f] = line.text
         elif f == "commitment":
             out["commitment"].append(line.text)
+            markers.append(a.get("enumerator", ""))
         elif f in ("responsible", "mentioned"):
             out[f] = _split(line.text)
         elif f == "project":
@@ -169,4 +172,5 @@ def unflatten_row(lines: list[Line]) -> dict:
             status.append({"kind": "ministry_tag", "text": line.text})
         else:
             raise ValueError(f"unknown field {f!r}")
+    out["commitment_markers"] = markers if any(markers) else []
     return out

@@ -24,6 +24,15 @@ from compiler.theme import Theme
 # a dot, so an id such as ``item-1`` or ``cat-x`` can never make the same anchor as another kind.
 ANCHOR_PILLAR, ANCHOR_POLICY, ANCHOR_CATEGORY, ANCHOR_ITEM = "pillar.", "policy.", "cat.", "item."
 
+# A commitment paragraph after the first that opens with an enumerator （1）…（9） hangs on it.
+ENUMERATOR_RE = re.compile(r"（[0-9]）")
+
+
+def commitment_markers(paragraphs) -> tuple[str, ...]:
+    """Per paragraph, the enumerator it hangs on, or "" (the first paragraph opens with the item number)."""
+    out = tuple("" if i == 0 or not (m := ENUMERATOR_RE.match(p)) else m.group(0) for i, p in enumerate(paragraphs))
+    return out if any(out) else ()
+
 
 def _epoch() -> datetime | None:
     """``SOURCE_DATE_EPOCH`` as a date, or ``None`` when unset or unusable (``check`` reports it, E036)."""
@@ -167,6 +176,7 @@ class _Resolver:
                         mentioned=mentioned,
                         status=status,
                         span=vi.sf.span(),
+                        commitment_markers=commitment_markers(m.commitment),
                     ))
                 policies.append(d.Policy(
                     id=vpol.model.id, number=pnum, short_title=vpol.model.short_title,

@@ -187,6 +187,8 @@ class _Styles:
         para("FU Table Header", font=head_font, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
         para("FU Commitment", first=1)
         para("FU Commitment First")  # the paragraph that opens with the item number: no indent
+        # a paragraph that opens with an enumerator （1）: it hangs on it (the fonts are fixed-pitch)
+        para("FU Commitment Enumerated", left=s.text.enumerator_em, first=-s.text.enumerator_em)
         para("FU Ministry Tag", align=WD_ALIGN_PARAGRAPH.RIGHT, before=sp.between_blocks * mm)
         para("FU Project", font=head_font, hang=True, before=sp.before_project * mm)
         para("FU Budget", left=s.text.hanging_em)
@@ -480,7 +482,8 @@ class _Writer:
             self.text(first, row.category)
         self.wrap(first, f"{row.item_id}:category")
         for i, para in enumerate(row.commitment):
-            p = self.add(cell, "FU Commitment First" if i == 0 else "FU Commitment")
+            p = self.add(cell, "FU Commitment First" if i == 0 else
+                         "FU Commitment Enumerated" if row.enumerator(i) else "FU Commitment")
             if i == 0:
                 self.text(p, row.number, "FU Item Number")
             self.text(p, para)

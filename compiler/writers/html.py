@@ -6,8 +6,9 @@ out for the PDF and what the live preview serves; the stylesheet
 
 Values reach the page only as escaped text. The ``nobreak`` filter wraps the
 tokens that must not break across lines in ``<span class="nb">`` (CSS
-``white-space: nowrap``). It only lays text out: it never renumbers, rewrites
-or checks anything.
+``white-space: nowrap``), and the first of two adjacent brackets or marks in
+``<span class="kp">`` (set half an em tighter, JLReq 3.1.4). It only lays text
+out: it never renumbers, rewrites or checks anything.
 
 Pango already keeps most Japanese line-breaking rules (no line starts with
 。、）」 or small kana, no line ends with （「), but it treats ① ○ ※ like Latin
@@ -67,6 +68,34 @@ _GLUED = re.compile(r"[!-~]")  # ASCII glued to a token belongs to its word
 
 TAIL_CHARS = 3  # a paragraph's last line has at least this many characters where the layout can
 
+# 約物の連続 (JLReq 3.1.4): a closing bracket, 、 or 。 is followed by another mark, or an opening
+# bracket by an opening bracket. The fonts have no palt/halt, so the first mark of the pair is
+# set in a span whose negative right margin takes half an em back (.kp in the stylesheet): the
+# pair's blank halves overlap and half an em of space is left between them. The text is unchanged.
+CLOSING_MARKS = set("）〕］｝〉》」』】、。，．")
+OPENING_MARKS = set("（〔［｛〈《「『【")
+
+
+def _tight(text: str) -> frozenset[int]:
+    """Indexes of the first mark of each pair of adjacent marks that is set half an em closer."""
+    return frozenset(i for i, (a, b) in enumerate(zip(text, text[1:]))
+                     if a in CLOSING_MARKS and (b in CLOSING_MARKS or b in OPENING_MARKS)
+                     or a in OPENING_MARKS and b in OPENING_MARKS)
+
+
+def _escape(text: str, start: int, end: int, tight: frozenset[int]) -> str:
+    """``text[start:end]`` escaped, the first mark of each tightened pair in ``<span class="kp">``."""
+    if not tight:
+        return str(escape(text[start:end]))
+    out: list[str] = []
+    last = start
+    for i in sorted(i for i in tight if start <= i < end):
+        out.append(str(escape(text[last:i])))
+        out.append(f'<span class="kp">{escape(text[i])}</span>')
+        last = i + 1
+    out.append(str(escape(text[last:end])))
+    return "".join(out)
+
 
 def _protected(text: str) -> list[tuple[int, int]]:
     """(start, end) of the tokens to keep unbroken, each with the ASCII glued to it, at most NOBREAK_MAX long."""
@@ -86,7 +115,7 @@ def _protected(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def nobreak(text: str, tail: int = 0) -> Markup:
+def nobreak(text: str, tail: int = 0, following: str = "") -> Markup:
     """Escape ``text`` and wrap its unbreakable tokens in ``<span class="nb">``.
 
     A token takes the ASCII characters glued to it along (「3～5」 as one):
@@ -94,7 +123,9 @@ def nobreak(text: str, tail: int = 0) -> Markup:
     so the whole word is either protected (when short) or not at all. With
     ``tail``, the last ``tail`` characters (and any token they cut into) are
     kept together too, so that a paragraph never ends in a line of one or two
-    characters: the line before gives up a character or two instead."""
+    characters: the line before gives up a character or two instead.
+    ``following`` is the text printed right after this one (its first mark may
+    pair with this text's last)."""
     spans = _protected(text)
     cut = len(text)
     if tail and len(text) > 2 * tail:
@@ -104,23 +135,37 @@ def nobreak(text: str, tail: int = 0) -> Markup:
                 cut = min(cut, start)
         if len(text) - cut > NOBREAK_MAX or _GLUED.match(text[cut - 1]) and _GLUED.match(text[cut]):
             cut = len(text)  # too long to keep whole, or inside a Latin word
+    tight = _tight(text + following[:1]) - {len(text)}
     out: list[str] = []
     last = 0
     for start, end in spans:
         if start >= cut:
             break
-        out.append(str(escape(text[last:start])))
-        out.append(f'<span class="nb">{escape(text[start:end])}</span>')
+        out.append(_escape(text, last, start, tight))
+        out.append(f'<span class="nb">{_escape(text, start, end, tight)}</span>')
         last = end
-    out.append(str(escape(text[last:cut])))
+    out.append(_escape(text, last, cut, tight))
     if cut < len(text):
-        out.append(f'<span class="nb">{escape(text[cut:])}</span>')
+        out.append(f'<span class="nb">{_escape(text, cut, len(text), tight)}</span>')
     return Markup("".join(out))
 
 
-def nobreak_tail(text: str) -> Markup:
+def nobreak_tail(text: str, following: str = "") -> Markup:
     """``nobreak`` for the whole text of a paragraph: its last characters stay together."""
-    return nobreak(text, TAIL_CHARS)
+    return nobreak(text, TAIL_CHARS, following)
+
+
+def toc_split(label: str) -> tuple[str, str]:
+    """A contents entry as (head, tail): the tail is its last ``TAIL_CHARS`` characters (with any token
+    they cut into, and an opening bracket before them), printed with the leader and the page number in
+    one unbreakable box, so that they wrap together."""
+    cut = max(0, len(label) - TAIL_CHARS)
+    for start, end in _protected(label):
+        if start < cut < end:
+            cut = start
+    while cut > 0 and label[cut - 1] in OPENING_MARKS:  # an opening bracket never ends a line
+        cut -= 1
+    return label[:cut], label[cut:]
 
 
 def ministry_tag(text: str) -> Markup:
@@ -140,6 +185,7 @@ def _environment():
     env.filters["nobreak"] = nobreak
     env.filters["ministry_tag"] = ministry_tag
     env.filters["nobreak_tail"] = nobreak_tail
+    env.globals["toc_split"] = toc_split
     env.globals["toc_columns"] = toc_columns
     env.globals["unknown_block"] = _unknown_block
     return env

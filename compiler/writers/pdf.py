@@ -100,7 +100,8 @@ def _link_labels(html_document) -> dict[str, str]:
         tag = element.tag if isinstance(element.tag, str) else ""
         href = element.get("href") or ""
         if tag.rsplit("}", 1)[-1] == "a" and href.startswith("#"):
-            labels.setdefault(href[1:], " ".join("".join(element.itertext()).split()))
+            text = "".join(element.itertext()) + (element.get("data-tail") or "")  # see html.toc_split
+            labels.setdefault(href[1:], " ".join(text.split()))
     return labels
 
 
