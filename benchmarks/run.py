@@ -66,7 +66,6 @@ TARGET_CHECK_S = 0.3
 TARGET_BUILD_S = 1.5
 TARGET_PREVIEW_S = 0.8
 TARGET_RELEASE_S = 3.5
-TARGET_SCALE_RSS_MIB = 500
 TARGET_PDF_KIB = 400
 TARGET_SERVE_S = 1.0
 SERVE_SAVES = 10  # saves timed in the serve case (median of these)
@@ -433,8 +432,10 @@ def render_table(cases: list[Case], items: dict[str, int], pdf: Path | None, off
             ratio = med / base_s
             out = f"{ratio:.1f}× the 1× time" + ("; " + out if out else "")
             if scale == 10:
-                ok = med <= 10 * base_s and peak_mib <= TARGET_SCALE_RSS_MIB
-                target = f"≤ 10 × 1× ({10 * base_s:.1f} s) and ≤ {TARGET_SCALE_RSS_MIB} MiB"
+                # Time only: the PDF is laid out by parts in several processes, and ru_maxrss is the largest
+                # of them, not their sum; the memory of the whole process tree is judged in the parts table.
+                ok = med <= 10 * base_s
+                target = f"≤ 10 × 1× ({10 * base_s:.1f} s); memory: see the process-tree sum below"
         failed |= ok is False
         lines.append(f"| {c.label} | {cmd} | {med:.2f} | {spread} | {peak_mib:,.0f} | {out} | {target} | {_verdict(ok)} |")
     if pdf is not None and pdf.is_file():
