@@ -14,12 +14,12 @@ from docx.shared import Pt
 
 from compiler.diff.render import NEW_HEADING, OLD_HEADING, Table
 from compiler.paging import NO_PAGES
-from compiler.writers.docx import _child, _el, _Writer, normalise_zip
+from compiler.writers.docx import Writer, child_of, new_element, normalise_zip
 
 
 def write(model: Table, document, theme) -> bytes:
     """``document``: NEW's intermediate document (for properties and styles)."""
-    w = _Writer(document, theme, NO_PAGES)
+    w = Writer(document, theme, NO_PAGES)
     section = w.docx.sections[0]
     w.page_setup(section)
     w.footer(section)
@@ -29,7 +29,7 @@ def write(model: Table, document, theme) -> bytes:
     table = w.docx.add_table(rows=1, cols=2)
     w.borders(table, theme.table.rule_pt, theme.table.cell_padding_mm)
     header = table.rows[0]
-    _child(header._tr.get_or_add_trPr(), "w:tblHeader")
+    child_of(header._tr.get_or_add_trPr(), "w:tblHeader")
     for cell, text in zip(header.cells, (NEW_HEADING, OLD_HEADING)):
         p = cell.paragraphs[0]
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -74,4 +74,4 @@ def write(model: Table, document, theme) -> bytes:
 
 def _shade(cell, fill: str) -> None:
     tcpr = cell._tc.get_or_add_tcPr()
-    tcpr.append(_el("w:shd", val="clear", color="auto", fill=fill))
+    tcpr.append(new_element("w:shd", val="clear", color="auto", fill=fill))

@@ -183,9 +183,9 @@ def table(report: Report, full: bool = False) -> Table:
 
 def html(model: Table) -> str:
     from compiler import __version__
-    from compiler.writers.html import _environment
+    from compiler.writers.html import jinja_environment
 
-    return _environment().get_template("diff.html.j2").render(table=model, new_heading=NEW_HEADING,
+    return jinja_environment().get_template("diff.html.j2").render(table=model, new_heading=NEW_HEADING,
                                                                old_heading=OLD_HEADING, version=__version__)
 
 
@@ -197,13 +197,13 @@ def pdf(model: Table, theme) -> bytes:
     from weasyprint.text.fonts import FontConfiguration
 
     from compiler.theme import LAYOUTS_DIR
-    from compiler.writers.html import _environment
-    from compiler.writers.pdf import _fetcher
+    from compiler.writers.html import jinja_environment
+    from compiler.writers.pdf import safe_fetcher
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    fetcher = _fetcher()
+    fetcher = safe_fetcher()
     font_config = FontConfiguration()
-    css_text = _environment().get_template("diff.css.j2").render(theme=theme)
+    css_text = jinja_environment().get_template("diff.css.j2").render(theme=theme)
     css = CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
     document = HTML(string=html(model), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[css], font_config=font_config, pdf_tags=True)

@@ -56,18 +56,18 @@ HANDLE_BOOKMARK_BASE = 100000  # bookmark ids of the handles, clear of the TOC b
 LATIN_RE = re.compile(r"[0-9A-Za-z\u00C0-\u024F](?:[0-9A-Za-z\u00C0-\u024F.,:;%'’&+/@#\-]|[ ](?=[0-9A-Za-z]))*")
 
 
-def _el(tag: str, **attrs) -> OxmlElement:
+def new_element(tag: str, **attrs) -> OxmlElement:
     el = OxmlElement(tag)
     for k, v in attrs.items():
         el.set(qn(f"w:{k}"), str(v))
     return el
 
 
-def _child(parent, tag: str, first: bool = False):
+def child_of(parent, tag: str, first: bool = False):
     """The ``tag`` child of ``parent``, created (at the end, or first) when missing."""
     found = parent.find(qn(tag))
     if found is None:
-        found = _el(tag)
+        found = new_element(tag)
         if first:
             parent.insert(0, found)
         else:
@@ -76,7 +76,7 @@ def _child(parent, tag: str, first: bool = False):
 
 
 def _set_fonts(rpr, family: str) -> None:
-    rfonts = _child(rpr, "w:rFonts", first=True)
+    rfonts = child_of(rpr, "w:rFonts", first=True)
     for slot in ("ascii", "hAnsi", "eastAsia", "cs"):
         rfonts.set(qn(f"w:{slot}"), family)
     for theme in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
@@ -102,13 +102,13 @@ class _Styles:
         # document defaults: fonts, Japanese language (en-US for Latin script), kinsoku, no autospace
         rpr_default = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
         _set_fonts(rpr_default, text_font)
-        lang = _child(rpr_default, "w:lang")
+        lang = child_of(rpr_default, "w:lang")
         lang.set(qn("w:val"), "en-US")
         lang.set(qn("w:eastAsia"), "ja-JP")
-        ppr_default = _child(doc.styles.element.find(qn("w:docDefaults")), "w:pPrDefault")
-        ppr_default = _child(ppr_default, "w:pPr")
+        ppr_default = child_of(doc.styles.element.find(qn("w:docDefaults")), "w:pPrDefault")
+        ppr_default = child_of(ppr_default, "w:pPr")
         for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
-            ppr_default.append(_el(tag, val="0"))
+            ppr_default.append(new_element(tag, val="0"))
         normal = styles["Normal"]
         normal.font.size = Pt(size)
         pf = normal.paragraph_format
@@ -118,7 +118,7 @@ class _Styles:
         pf.widow_control = True
         ppr = normal.element.get_or_add_pPr()
         for tag, val in (("w:kinsoku", "1"), ("w:overflowPunct", "1"), ("w:autoSpaceDE", "0"), ("w:autoSpaceDN", "0")):
-            ppr.append(_el(tag, val=val))
+            ppr.append(new_element(tag, val=val))
         self.roles["Normal"] = "text"
 
         def para(name, base="Normal", font=None, bold=None, size_pt=None, left=0.0, hang=False, first=0.0,
@@ -218,7 +218,7 @@ def toc_bookmarks(doc: d.Document) -> dict[str, str]:
     return {e.anchor: f"{BOOKMARK_PREFIX}{n:08d}" for n, e in enumerate(doc.toc, 1)}
 
 
-class _Writer:
+class Writer:
     def __init__(self, doc: d.Document, theme: Theme, pages: PageMap, embed_fonts: bool = True,
                  revision: str | None = None):
         self.src, self.s, self.pages = doc, theme, pages
@@ -271,7 +271,7 @@ class _Writer:
                     rpr.get_or_add_rStyle().val = self.style_ids[char_style]
             if kind == "latin":
                 rpr = run._r.get_or_add_rPr() if rpr is None else rpr
-                rpr.append(_el("w:lang", val="en-US", eastAsia="en-US"))
+                rpr.append(new_element("w:lang", val="en-US", eastAsia="en-US"))
 
     def wrap(self, paragraph, handle: str) -> None:
         """Mark ``paragraph`` as the field ``handle`` (docs/docx-handles.md): a bookmark ``fu_<n>`` around
@@ -281,8 +281,8 @@ class _Writer:
         n = len(self.handles)
         bid = HANDLE_BOOKMARK_BASE + n
         p = paragraph._p
-        p.insert(1 if p.pPr is not None else 0, _el("w:bookmarkStart", id=bid, name=f"{HANDLE_BOOKMARK}{n}"))
-        p.append(_el("w:bookmarkEnd", id=bid))
+        p.insert(1 if p.pPr is not None else 0, new_element("w:bookmarkStart", id=bid, name=f"{HANDLE_BOOKMARK}{n}"))
+        p.append(new_element("w:bookmarkEnd", id=bid))
 
     # --- helpers ---------------------------------------------------------
     def bookmark_name(self, anchor: str) -> str:
@@ -292,31 +292,31 @@ class _Writer:
         if anchor not in self.bookmark_ids:
             return
         n = self.bookmark_ids[anchor]
-        start = _el("w:bookmarkStart", id=n, name=self.bookmark_name(anchor))
-        end = _el("w:bookmarkEnd", id=n)
+        start = new_element("w:bookmarkStart", id=n, name=self.bookmark_name(anchor))
+        end = new_element("w:bookmarkEnd", id=n)
         paragraph._p.insert(1 if paragraph._p.pPr is not None else 0, start)
         paragraph._p.append(end)
 
     @staticmethod
     def add_field(paragraph, instruction: str, cached: str) -> None:
         def run_with(child):
-            r = _el("w:r")
+            r = new_element("w:r")
             r.append(child)
             paragraph._p.append(r)
 
-        run_with(_el("w:fldChar", fldCharType="begin"))
-        instr = _el("w:instrText")
+        run_with(new_element("w:fldChar", fldCharType="begin"))
+        instr = new_element("w:instrText")
         instr.set(qn("xml:space"), "preserve")
         instr.text = f" {instruction} "
         run_with(instr)
-        run_with(_el("w:fldChar", fldCharType="separate"))
-        t = _el("w:t")
+        run_with(new_element("w:fldChar", fldCharType="separate"))
+        t = new_element("w:t")
         t.text = cached
         run_with(t)
-        rpr = _el("w:rPr")
-        rpr.append(_el("w:lang", val="en-US", eastAsia="en-US"))
+        rpr = new_element("w:rPr")
+        rpr.append(new_element("w:lang", val="en-US", eastAsia="en-US"))
         t.addprevious(rpr)
-        run_with(_el("w:fldChar", fldCharType="end"))
+        run_with(new_element("w:fldChar", fldCharType="end"))
 
     # --- front matter --------------------------------------------------------
     def front(self) -> None:
@@ -333,19 +333,19 @@ class _Writer:
         width = round(self._styles.toc_width.twips)
         table = self.docx.add_table(rows=1, cols=len(columns))
         tblpr = table._tbl.tblPr
-        borders = _el("w:tblBorders")
+        borders = new_element("w:tblBorders")
         for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-            borders.append(_el(f"w:{side}", val="nil"))
+            borders.append(new_element(f"w:{side}", val="nil"))
         tblpr.append(borders)
-        mar = _el("w:tblCellMar")
+        mar = new_element("w:tblCellMar")
         for side in ("top", "left", "bottom", "right"):
-            mar.append(_el(f"w:{side}", w=0, type="dxa"))
+            mar.append(new_element(f"w:{side}", w=0, type="dxa"))
         tblpr.append(mar)
         self.cell_width(table, [width + (gap if n < len(columns) - 1 else 0) for n in range(len(columns))])
-        sdt, pr, content = _el("w:sdt"), _el("w:sdtPr"), _el("w:sdtContent")
-        gallery = _el("w:docPartObj")
-        gallery.append(_el("w:docPartGallery", val="Table of Contents"))
-        gallery.append(_el("w:docPartUnique"))
+        sdt, pr, content = new_element("w:sdt"), new_element("w:sdtPr"), new_element("w:sdtContent")
+        gallery = new_element("w:docPartObj")
+        gallery.append(new_element("w:docPartGallery", val="Table of Contents"))
+        gallery.append(new_element("w:docPartUnique"))
         pr.append(gallery)
         sdt.append(pr)
         sdt.append(content)
@@ -353,8 +353,8 @@ class _Writer:
         content.append(table._tbl)
         for n, (cell, entries) in enumerate(zip(table.rows[0].cells, columns), 1):
             if n < len(columns):
-                right = _el("w:tcMar")
-                right.append(_el("w:right", w=gap, type="dxa"))
+                right = new_element("w:tcMar")
+                right.append(new_element("w:right", w=gap, type="dxa"))
                 cell._tc.get_or_add_tcPr().append(right)
             placeholder = cell.paragraphs[0]
             for e in entries:
@@ -363,7 +363,7 @@ class _Writer:
 
     def toc_entry(self, container, e: d.TocEntry) -> None:
         p = self.add(container, f"toc {e.level}")
-        link = _el("w:hyperlink", anchor=self.bookmark_name(e.anchor), history="1")
+        link = new_element("w:hyperlink", anchor=self.bookmark_name(e.anchor), history="1")
         p._p.append(link)
         holder = self.restyle(container.add_paragraph(), f"toc {e.level}")  # temporary paragraph to build runs
         self.text(holder, e.label)
@@ -386,8 +386,8 @@ class _Writer:
     def cell_width(self, table, widths) -> None:
         tbl = table._tbl
         tblpr = tbl.tblPr
-        tblpr.append(_el("w:tblLayout", type="fixed"))
-        tblw = _child(tblpr, "w:tblW")
+        tblpr.append(new_element("w:tblLayout", type="fixed"))
+        tblw = child_of(tblpr, "w:tblW")
         tblw.set(qn("w:w"), str(sum(widths)))
         tblw.set(qn("w:type"), "dxa")
         grid = tbl.tblGrid
@@ -395,24 +395,24 @@ class _Writer:
             col.set(qn("w:w"), str(w))
         for row in table.rows:
             for cell, w in zip(row.cells, widths):
-                tcw = _child(cell._tc.get_or_add_tcPr(), "w:tcW", first=True)
+                tcw = child_of(cell._tc.get_or_add_tcPr(), "w:tcW", first=True)
                 tcw.set(qn("w:w"), str(w))
                 tcw.set(qn("w:type"), "dxa")
 
     @staticmethod
     def _margins(tag: str, padding) -> OxmlElement:
-        mar = _el(tag)
+        mar = new_element(tag)
         v, h = round(padding.vertical * TWIPS_PER_MM), round(padding.horizontal * TWIPS_PER_MM)
         for side, w in (("top", v), ("left", h), ("bottom", v), ("right", h)):
-            mar.append(_el(f"w:{side}", w=w, type="dxa"))
+            mar.append(new_element(f"w:{side}", w=w, type="dxa"))
         return mar
 
     def borders(self, table, rule_pt: float, padding) -> None:
         """Rules of ``rule_pt`` on every side and cell padding ``padding`` (mm, vertical and horizontal)."""
         tblpr = table._tbl.tblPr
-        b = _el("w:tblBorders")
+        b = new_element("w:tblBorders")
         for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-            b.append(_el(f"w:{side}", val="single", sz=max(2, round(rule_pt * 8)), space=0, color="000000"))
+            b.append(new_element(f"w:{side}", val="single", sz=max(2, round(rule_pt * 8)), space=0, color="000000"))
         tblpr.append(b)
         tblpr.append(self._margins("w:tblCellMar", padding))
 
@@ -427,7 +427,7 @@ class _Writer:
         self.borders(table, self.s.table.principle_rule_pt, self.s.table.principle_padding_mm)
         self.cell_width(table, [self.text_width_twips()])
         row = table.rows[0]
-        row._tr.get_or_add_trPr().append(_el("w:cantSplit", val="1"))  # the box is never split, as in the PDF
+        row._tr.get_or_add_trPr().append(new_element("w:cantSplit", val="1"))  # the box is never split, as in the PDF
         cell = row.cells[0]
         self.restyle(cell.paragraphs[0], "FU Principle Label")
         self.text(cell.paragraphs[0], self.src.labels.principle)
@@ -451,12 +451,12 @@ class _Writer:
         self.borders(table, self.s.table.rule_pt, self.s.table.cell_padding_mm)
         header = table.rows[0]
         trpr = header._tr.get_or_add_trPr()
-        trpr.append(_el("w:tblHeader", val="1"))
-        trpr.append(_el("w:cantSplit", val="1"))
+        trpr.append(new_element("w:tblHeader", val="1"))
+        trpr.append(new_element("w:cantSplit", val="1"))
         for cell, text in zip(header.cells, (self.src.labels.commitment_heading, self.src.labels.status_heading)):
             self.restyle(cell.paragraphs[0], "FU Table Header")
             self.text(cell.paragraphs[0], text)
-            shd = _el("w:shd", val="clear", color="auto", fill=self.s.table.header_fill)
+            shd = new_element("w:shd", val="clear", color="auto", fill=self.s.table.header_fill)
             cell._tc.get_or_add_tcPr().append(shd)
             self.cell_padding(cell, self.s.table.header_padding_mm)
         for row in policy.rows:
@@ -553,7 +553,7 @@ class _Writer:
         # the first block of a cell has no gap above it (the cell padding is the gap), as in the PDF
         first = next(tc.iter(qn("w:p")), None)
         if first is not None:
-            first.get_or_add_pPr().append(_el("w:spacing", before=0))
+            first.get_or_add_pPr().append(new_element("w:spacing", before=0))
 
     def body(self) -> None:
         for pi, pillar in enumerate(self.src.pillars):
@@ -571,7 +571,7 @@ class _Writer:
         section.top_margin, section.bottom_margin = Mm(m.top), Mm(m.bottom)
         section.left_margin, section.right_margin = Mm(m.left), Mm(m.right)
         section.header_distance = section.footer_distance = Mm(page.footer_distance_mm)
-        _child(section._sectPr, "w:docGrid").set(qn("w:linePitch"), str(round(self.s.text.line_pitch_pt * 20)))
+        child_of(section._sectPr, "w:docGrid").set(qn("w:linePitch"), str(round(self.s.text.line_pitch_pt * 20)))
 
     def footer(self, section) -> None:
         section.footer.is_linked_to_previous = False
@@ -584,7 +584,7 @@ class _Writer:
             mark.alignment = WD_ALIGN_PARAGRAPH.LEFT
         pg = section._sectPr.find(qn("w:pgNumType"))  # copied from the front section, which starts at 0
         if pg is None:
-            pg = _el("w:pgNumType")
+            pg = new_element("w:pgNumType")
             section._sectPr.find(qn("w:cols")).addprevious(pg)  # schema order: pgNumType before cols
         pg.set(qn("w:start"), "1")
 
@@ -612,7 +612,7 @@ class _Writer:
         self.front()
         # the front page is page 0, so printed page 1 follows an even page: LibreOffice would otherwise
         # insert a blank page before it (odd numbers are right-hand pages there; Word has no such rule)
-        title._sectPr.find(qn("w:cols")).addprevious(_el("w:pgNumType", start=0))
+        title._sectPr.find(qn("w:cols")).addprevious(new_element("w:pgNumType", start=0))
         body = self.docx.add_section(WD_SECTION.NEW_PAGE)
         self.page_setup(body)
         self.footer(body)
@@ -683,7 +683,7 @@ def _xml(root) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _package(data: bytes, w: "_Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
+def _package(data: bytes, w: "Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
     """The saved package, finished: template leftovers removed, fonts embedded, own app.xml and custom.xml."""
     from lxml import etree
 
@@ -767,7 +767,7 @@ def _package(data: bytes, w: "_Writer", fonts: list[docx_fonts.Embedded]) -> byt
     return out.getvalue()
 
 
-def _font_table(w: "_Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
+def _font_table(w: "Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
     """One entry per family the styles name, with its embedded faces (regular, bold)."""
     from lxml import etree
 
@@ -795,7 +795,7 @@ def _font_table(w: "_Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
     return _xml(root)
 
 
-def _app_xml(w: "_Writer") -> bytes:
+def _app_xml(w: "Writer") -> bytes:
     """Extended properties of this document: the application, and the page count when LibreOffice measured it."""
     from compiler import __version__
 
@@ -824,7 +824,7 @@ def _guid(seed: str) -> str:
     return "{" + str(uuid.UUID(hex=hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32])).upper() + "}"
 
 
-def _handle_map(w: "_Writer") -> bytes:
+def _handle_map(w: "Writer") -> bytes:
     """``fu_<n>`` bookmark → the field it marks and the hash of its printed text, with what the
     document was built from (and the page mark of a preview, to rebuild the same preview)."""
     quote = {chr(34): "&quot;"}
@@ -837,7 +837,7 @@ def _handle_map(w: "_Writer") -> bytes:
             f"{rows}</handles>").encode("utf-8")
 
 
-def _custom_xml(w: "_Writer") -> bytes:
+def _custom_xml(w: "Writer") -> bytes:
     """Custom properties: the handle scheme and what the document was built from (docs/docx-handles.md)."""
     props = [(handles.PROP_FORMAT, HANDLES_FORMAT), (handles.PROP_SHA, document_hash(w.src))]
     if w.revision:
@@ -872,4 +872,4 @@ def write(doc: d.Document, theme: Theme, pages: PageMap = NO_PAGES, embed_fonts:
           revision: str | None = None) -> bytes:
     """``pages`` gives the page number to cache in every TOC entry (blank where it has none);
     ``embed_fonts`` embeds the subset fonts; ``revision`` (of the sources) goes into custom.xml."""
-    return _Writer(doc, theme, pages, embed_fonts, revision).write()
+    return Writer(doc, theme, pages, embed_fonts, revision).write()

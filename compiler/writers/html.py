@@ -176,7 +176,7 @@ def ministry_tag(text: str) -> Markup:
 
 
 @lru_cache(maxsize=1)
-def _environment():
+def jinja_environment():
     """One Jinja environment per process (templates are compiled once, reloaded when their file changes)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -223,7 +223,7 @@ def render_html(doc: Document, theme: Theme | None = None, inline_css: bool = Fa
 
     ``part`` (a ``compiler.paging.parts.Part``): only that part of the PDF's page (front matter, a run of
     the body or the page-furniture stamp), for laying the PDF out by parts."""
-    template = _environment().get_template("document.html.j2")
+    template = jinja_environment().get_template("document.html.j2")
     css = None
     if inline_css and theme is not None:
         # CSS is not HTML: inside <style> entities are not decoded, so it goes in unescaped
@@ -239,14 +239,14 @@ MARGIN_BOXES = ("top-left-corner", "top-left", "top-center", "top-right", "top-r
 
 def part_stylesheet(part) -> str:
     """What one part of a PDF laid out by parts adds to ``stylesheet`` (``layouts/parts.css.j2``)."""
-    return _environment().get_template("parts.css.j2").render(part=part, margin_boxes=MARGIN_BOXES)
+    return jinja_environment().get_template("parts.css.j2").render(part=part, margin_boxes=MARGIN_BOXES)
 
 
 def stylesheet(theme: Theme) -> str:
     """The print stylesheet, every length, size and font file taken from ``theme``."""
-    return _environment().get_template("style.css.j2").render(theme=theme)
+    return jinja_environment().get_template("style.css.j2").render(theme=theme)
 
 
 def screen_stylesheet(theme: Theme) -> str:
     """Screen overrides of the live preview (``followup serve``): one continuous column, no printed page numbers."""
-    return _environment().get_template("serve.css.j2").render(theme=theme)
+    return jinja_environment().get_template("serve.css.j2").render(theme=theme)

@@ -68,7 +68,7 @@ def resolve_allowed(url: str, allowed_dirs=None) -> Path:
     raise BlockedURL(f"blocked URL {url!r}: outside the project's fonts and layouts")
 
 
-def _fetcher():
+def safe_fetcher():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class SafeFetcher(URLFetcher):
@@ -215,7 +215,7 @@ def layout(doc: Document, theme: Theme, part=None) -> LaidOut:
     _memoize_page_references()
     justify.install()
     labelled = pdf_rows.active()  # split rows say whose they are (else their labels stay hidden)
-    fetcher = _fetcher()
+    fetcher = safe_fetcher()
     with project_fonts_only():
         font_config = FontConfiguration()
     try:
