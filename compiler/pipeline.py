@@ -24,6 +24,7 @@ from compiler.document import Document
 from compiler.frontend.checks import ValidSources
 from compiler.paging import PageMap
 from compiler.theme import Theme, load_theme
+from compiler.workers import Worker
 
 PDF_VARIANTS = {"default": "default", "ua-1": "pdf/ua-1", "a-2b": "pdf/a-2b", "plain": None}
 
@@ -137,76 +138,6 @@ def source_revision(sources: Path) -> str | None:
         return None
 
 
-WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o comm)
-PART_WORKER_NAME = "followup-part"  # a worker laying out one part of the PDF (writers.pdf_parts)
-
-
-class _Worker:
-    """``fn(*args)`` in a forked child process; ``result()`` waits for it, ``stop()`` kills it.
-
-    The child dies with its parent (``PR_SET_PDEATHSIG``, even when the parent
-    is killed with SIGKILL), ignores Ctrl-C (the parent stops it) and takes the
-    default action on SIGTERM. Where fork is unavailable, or the child dies
-    (e.g. out of memory), ``fn`` runs here instead."""
-
-    def __init__(self, fn, *args, name: str = WORKER_NAME):
-        import multiprocessing
-        import os
-
-        self.fn, self.args, self.proc, self.conn = fn, args, None, None
-        if "fork" not in multiprocessing.get_all_start_methods():
-            return
-        ctx = multiprocessing.get_context("fork")
-        self.conn, child_end = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), fn, args, name), daemon=True)
-        self.proc.start()
-        child_end.close()
-
-    def result(self):
-        if self.proc is None:
-            return self.fn(*self.args)
-        try:
-            try:
-                ok, value = self.conn.recv()
-            except (EOFError, OSError):  # the child died without an answer
-                return self.fn(*self.args)
-            if not ok:
-                raise value
-            return value
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        """Kill the child if it still runs and reap it (idempotent)."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        self.fn = self.args = None
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        proc.close()
-        self.conn.close()
-
-
-def _worker_main(conn, parent: int, fn, args, name: str = WORKER_NAME) -> None:
-    import os
-
-    from compiler import interrupt
-
-    interrupt.quiet_child()
-    interrupt.die_with_parent()
-    interrupt.name_process(name)
-    if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
-    try:
-        conn.send((True, fn(*args)))
-    except Exception as exc:  # the parent re-raises it
-        conn.send((False, exc))
-    finally:
-        conn.close()
-
-
 def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
            revision: str | None = None) -> tuple[dict[str, bytes], list[str], object]:
     """The requested formats of one document, as {suffix: bytes}, notes for the user, and what the
@@ -247,11 +178,11 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
         if want_pdf and not request.single_pass and not by_parts:
             notes.append("PDF/A は部分に分けずに一度に組版します（並列組版とキャッシュは使いません）。")
         if by_parts and (want_pdf or (want_docx and lo_job is None)):
-            workers: list[_Worker] = []
+            workers: list[Worker] = []
 
             def start_docx(pages: PageMap) -> None:
                 if want_docx and lo_job is None:  # the DOCX is written meanwhile, with the body's page map
-                    workers.append(_Worker(write_docx, doc, theme, pages))
+                    workers.append(Worker(write_docx, doc, theme, pages))
                     cleanup.callback(workers[-1].stop)
                     notes.append(estimate)
 
@@ -272,7 +203,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
             laid = pdf.layout(doc, theme)
             cleanup.callback(laid.close)
             if want_docx and lo_job is None:
-                worker = _Worker(write_docx, doc, theme, laid.page_map)
+                worker = Worker(write_docx, doc, theme, laid.page_map)
                 cleanup.callback(worker.stop)
                 notes.append(estimate)
         if want_pdf and laid is not None:

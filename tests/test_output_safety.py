@@ -20,7 +20,8 @@ import pytest
 
 from compiler import interrupt, output
 from compiler.diagnostics import Diagnostics
-from compiler.pipeline import WORKER_NAME, Built, write
+from compiler.pipeline import Built, write
+from compiler.workers import WORKER_NAME
 from tests.helpers import MINI, ROOT
 
 OLD = {"mini.pdf": b"old pdf", "mini.docx": b"old docx"}

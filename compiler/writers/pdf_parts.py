@@ -11,7 +11,7 @@ The parts come from ``compiler.paging.parts``; each is laid out by the ordinary 
 4. ``pdf_merge.merge`` makes one tagged PDF of them.
 
 A worker holds one part at a time and returns bytes; the parent never holds a laid-out document.
-Workers are forked processes (``pipeline._Worker``): they die with the build, and a worker that
+Workers are forked processes (``compiler.workers.Worker``): they die with the build, and a worker that
 dies (e.g. out of memory) has its part laid out in the parent instead.
 """
 
@@ -114,7 +114,7 @@ def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, sta
     import tempfile
 
     from compiler.interrupt import deferred
-    from compiler.pipeline import PART_WORKER_NAME, _Worker
+    from compiler.workers import PART_WORKER_NAME, Worker
     from compiler.writers.pdf import project_fonts_only
 
     results: dict[str, PartResult] = {}
@@ -139,7 +139,7 @@ def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, sta
         while todo or running:
             while todo and len(running) < limit:
                 part, args, key = todo.pop(0)
-                worker = _Worker(_lay_out_in, scratch, part, *args, name=PART_WORKER_NAME)
+                worker = Worker(_lay_out_in, scratch, part, *args, name=PART_WORKER_NAME)
                 if worker.conn is None:  # no fork here: lay out in this process
                     results[part.name] = worker.result()
                     cache.put(key, results[part.name])
