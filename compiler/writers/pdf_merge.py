@@ -303,6 +303,11 @@ class _Merger:
 
 def merge(front: PartResult, bodies: list[PartResult], stamp: PartResult | None, release: bool = False) -> bytes:
     """One PDF: the front part's pages, then each body part's, the stamp drawn on the body pages."""
+    from compiler.interrupt import deferred
+
+    with deferred():  # an interrupt waits for the C extensions' imports (a half-imported pikepdf is broken)
+        import fontTools.ttLib  # noqa: F401
+        import pikepdf  # noqa: F401
     merger = _Merger(front)
     first_body_page = len(merger.pdf.pages)
     for body in bodies:
