@@ -71,7 +71,11 @@ def library_versions() -> dict[str, str]:
 
 def _c_library_versions() -> dict[str, str]:
     import cffi
-    from weasyprint.text import ffi as weasy  # opens the libraries the way a build does
+
+    from compiler.writers import engine
+
+    engine.load()  # opens the libraries the way a build does
+    from weasyprint.text import ffi as weasy
 
     pango = weasy.pango.pango_version()  # major * 10000 + minor * 100 + micro
     own = cffi.FFI()

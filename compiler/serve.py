@@ -103,7 +103,9 @@ def _worker_main(conn, out_dir: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     os.setpgrp()  # its own group: stopping it mid-build also stops the DOCX writer it forks
-    import weasyprint  # noqa: F401  (warm: the import is paid once, not per build)
+    from compiler.writers import engine
+
+    engine.load()  # warm: the import is paid once, not per build
 
     from compiler import theme as theme_module
     from compiler.pipeline import Request, run

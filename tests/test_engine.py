@@ -1,0 +1,46 @@
+"""WeasyPrint is imported once, by ``writers.engine.load``, without starting a compiler to find its libraries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+FAKE_TOOL = "#!/bin/sh\necho \"$0\" >> \"$FOLLOWUP_TEST_SPY\"\nexit 1\n"
+
+
+def _import_with_spies(tmp_path: Path, code: str) -> list[str]:
+    """Run ``code`` with ``gcc``, ``cc`` and ``ld`` on PATH replaced by programs that record being run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("gcc", "cc", "ld", "x86_64-linux-gnu-gcc"):
+        path = bin_dir / tool
+        path.write_text(FAKE_TOOL)
+        path.chmod(0o755)
+    spy = tmp_path / "spy.log"
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FOLLOWUP_TEST_SPY=str(spy))
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    return spy.read_text().split() if spy.exists() else []
+
+
+@pytest.mark.parametrize("code, compilers_run", [
+    ("from compiler.writers import engine; engine.load(); from weasyprint import HTML", False),
+    ("import weasyprint", True),  # the control: WeasyPrint's own import does start them
+], ids=["engine", "plain-import"])
+def test_loading_weasyprint_starts_no_compiler(tmp_path, code, compilers_run):
+    assert bool(_import_with_spies(tmp_path, code)) is compilers_run
+
+
+def test_the_library_lookup_is_restored_after_loading():
+    import ctypes.util
+
+    from compiler.writers import engine
+
+    before = ctypes.util.find_library
+    engine.load()
+    assert ctypes.util.find_library is before
