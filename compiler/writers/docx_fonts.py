@@ -77,17 +77,23 @@ def faces(theme: Theme) -> dict[str, FontFace]:
 
 
 @lru_cache(maxsize=None)
-def _cmap(path: Path) -> frozenset[int]:
+def _metrics(file: str) -> tuple[dict[int, int], int]:
+    """Code point → advance width, and units per em, of a shipped font (read once per process).
+
+    The glyphs are given plain names before the tables are read: left to itself, fontTools
+    derives every glyph's name from the cmap and post tables, most of the time of reading them."""
     from fontTools.ttLib import TTFont
 
-    font = TTFont(str(path), lazy=True)
-    codes = frozenset(font.getBestCmap())
+    font = TTFont(str(FONTS_DIR / file), lazy=True)
+    font.setGlyphOrder([f"g{gid}" for gid in range(font["maxp"].numGlyphs)])
+    cmap, hmtx, upem = font.getBestCmap(), font["hmtx"], font["head"].unitsPerEm
+    widths = {cp: hmtx[name][0] for cp, name in cmap.items()}
     font.close()
-    return codes
+    return widths, upem
 
 
 def covers(file: str, char: str) -> bool:
-    return ord(char) in _cmap(FONTS_DIR / file)
+    return ord(char) in _metrics(file)[0]
 
 
 def _cache_file(file: str, chars: frozenset[str]) -> Path:
@@ -178,19 +184,7 @@ def embed(theme: Theme, chars: dict[str, set[str]]) -> list[Embedded]:
 
 
 @lru_cache(maxsize=None)
-def _advances(file: str) -> tuple[dict[int, int], int]:
-    """Code point → advance width, and units per em, of a shipped font (read once)."""
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(str(FONTS_DIR / file), lazy=True)
-    cmap, hmtx, upem = font.getBestCmap(), font["hmtx"], font["head"].unitsPerEm
-    widths = {cp: hmtx[name][0] for cp, name in cmap.items()}
-    font.close()
-    return widths, upem
-
-
-@lru_cache(maxsize=None)
 def advance(file: str, text: str) -> float:
     """Advance width of ``text`` in ems (the sum of its characters' advances)."""
-    widths, upem = _advances(file)
+    widths, upem = _metrics(file)
     return sum(widths.get(ord(c), 0) for c in text) / upem
