@@ -194,7 +194,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
                 request.progress(f"PDF: {len(stats.laid_out)} 部分を組版し、{len(stats.cached)} 部分はキャッシュを使いました")
             else:
                 request.progress("ページ番号のために PDF の本文を組版しています")
-                start_docx(pdf_parts.body_pages(doc, theme, cache)[0])
+                start_docx(pdf_parts.body_pages(doc, theme, cache))
             worker = workers[0] if workers else None
         elif want_pdf or (want_docx and lo_job is None):
             from compiler.writers import pdf

@@ -21,7 +21,7 @@ import pytest
 from compiler import interrupt, output
 from compiler.diagnostics import Diagnostics
 from compiler.pipeline import Built, write
-from compiler.workers import WORKER_NAME
+from compiler.workers import PART_WORKER_NAME, WORKER_NAME
 from tests.helpers import MINI, ROOT
 
 OLD = {"mini.pdf": b"old pdf", "mini.docx": b"old docx"}
@@ -285,8 +285,9 @@ def _assert_consistent(out: Path) -> None:
     assert now == OLD or (now["mini.pdf"].startswith(b"%PDF") and now["mini.docx"].startswith(b"PK")), "mixed builds"
 
 
-@pytest.mark.parametrize("extra, wait_for", [([], WORKER_NAME), (["--libreoffice-pages"], "soffice.bin")],
-                         ids=["docx-worker", "libreoffice"])
+@pytest.mark.parametrize("extra, wait_for", [([], WORKER_NAME), ([], PART_WORKER_NAME),
+                                             (["--libreoffice-pages"], "soffice.bin")],
+                         ids=["docx-worker", "part-worker", "libreoffice"])
 def test_sigterm_stops_every_helper_and_removes_every_temporary(mini, tmp_path, extra, wait_for):
     status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, extra, wait_for, signal.SIGTERM)
     assert status in (0, 143), stderr
@@ -298,9 +299,10 @@ def test_sigterm_stops_every_helper_and_removes_every_temporary(mini, tmp_path, 
     _assert_consistent(out)
 
 
-def test_the_docx_worker_dies_with_a_killed_parent(mini, tmp_path):
-    """SIGKILL cannot be handled: the worker still goes (PR_SET_PDEATHSIG), and the outputs are untouched."""
-    status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, [], WORKER_NAME, signal.SIGKILL)
+@pytest.mark.parametrize("wait_for", [WORKER_NAME, PART_WORKER_NAME], ids=["docx-worker", "part-worker"])
+def test_the_workers_die_with_a_killed_parent(mini, tmp_path, wait_for):
+    """SIGKILL cannot be handled: the workers still go (PR_SET_PDEATHSIG), and the outputs are untouched."""
+    status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, [], wait_for, signal.SIGKILL)
     assert status in (0, -signal.SIGKILL), stderr
     assert _ours(tmpdir) == {}, "the worker outlived its killed parent"
     _assert_consistent(out)

@@ -31,12 +31,12 @@ def _compile(sources: Path):
     return compiled.document, compiled.theme
 
 
-def _by_parts(sources: Path, cache_dir: Path, tmp: Path, name: str):
+def _by_parts(sources: Path, cache_dir: Path, tmp: Path, name: str, workers: int | None = None):
     from compiler.cache import PartCache
     from compiler.writers import pdf_parts
 
     doc, theme = _compile(sources)
-    data, pages, stats = pdf_parts.write(doc, theme, "pdf/ua-1", IDENTIFIER, PartCache(cache_dir))
+    data, pages, stats = pdf_parts.write(doc, theme, "pdf/ua-1", IDENTIFIER, PartCache(cache_dir), workers=workers)
     path = tmp / f"{name}.pdf"
     path.write_bytes(data)
     return path, pages, stats
@@ -58,6 +58,7 @@ def built(tmp_path_factory):
     cache = tmp / "cache"
     cold = _by_parts(OFFICIAL, cache, tmp, "cold")
     warm = _by_parts(OFFICIAL, cache, tmp, "warm")
+    one_worker = _by_parts(OFFICIAL, tmp / "cache-one", tmp, "one-worker", workers=1)
     sources = tmp / "sources"
     shutil.copytree(OFFICIAL, sources)
     item = sources / EDITED_ITEM
@@ -68,7 +69,7 @@ def built(tmp_path_factory):
     edited_warm = _by_parts(sources, cache, tmp, "edited-warm")
     edited_cold = _by_parts(sources, tmp / "cache-empty", tmp, "edited-cold")
     return {"single": single, "single_pages": single_pages, "cold": cold, "warm": warm, "edited_warm": edited_warm, "edited_cold": edited_cold,
-            "doc": doc, "cache": cache}
+            "one_worker": one_worker, "doc": doc, "cache": cache}
 
 
 def _outline(path: Path) -> list[tuple[int, str, int, bool]]:
@@ -184,6 +185,14 @@ def test_each_font_is_embedded_once(built):
 def test_release_bytes_do_not_depend_on_the_cache(built):
     assert built["warm"][0].read_bytes() == built["cold"][0].read_bytes()
     assert built["warm"][2].laid_out == [] and len(built["warm"][2].cached) == len(built["cold"][2].laid_out)
+
+
+def test_bytes_do_not_depend_on_how_parts_were_shared_out_among_workers(built):
+    """Workers live for the whole build and share one font configuration: a part laid out after
+    others in the same process (one worker takes them all) gives the bytes it gives elsewhere."""
+    one, cold = built["one_worker"], built["cold"]
+    assert one[2].workers == 1 and cold[2].workers >= 2 and len(one[2].laid_out) == len(cold[2].laid_out)
+    assert one[0].read_bytes() == cold[0].read_bytes()
 
 
 def test_a_one_item_edit_lays_out_only_its_part(built):

@@ -149,7 +149,7 @@ class LaidOut:
 
     def close(self) -> None:
         """Remove WeasyPrint's temporary font folder now (it would wait for garbage collection); idempotent."""
-        _remove_font_folder(self.font_config)
+        close_fonts(self.font_config)
 
     def write(self, variant: str | None = None, identifier: bytes | None = None) -> bytes:
         """A tagged PDF; ``variant``: ``None`` (plain tagged PDF 1.7), ``"pdf/ua-1"`` or ``"pdf/a-2b"``."""
@@ -194,18 +194,19 @@ def _memoize_page_references() -> None:
     pydyf.PDF._followup_memo = True
 
 
-def layout(doc: Document, theme: Theme, part=None) -> LaidOut:
+def layout(doc: Document, theme: Theme, part=None, font_config=None) -> LaidOut:
     """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only).
 
     ``part`` (a ``compiler.paging.parts.Part``): lay out only that part of the document, with the part's
-    additions to the stylesheet (``html.part_stylesheet``); see ``compiler.writers.pdf_parts``."""
+    additions to the stylesheet (``html.part_stylesheet``); see ``compiler.writers.pdf_parts``.
+    ``font_config``: a WeasyPrint ``FontConfiguration`` made by ``fonts()`` and kept by the caller
+    for several layouts (its fonts are loaded once); by default each layout has its own."""
     import logging
 
-    from compiler.interrupt import deferred
+    from compiler.writers import engine
 
-    with deferred(), project_fonts_only():  # an interrupt waits for the import (see compiler.interrupt)
-        from weasyprint import CSS, HTML
-        from weasyprint.text.fonts import FontConfiguration
+    engine.load()
+    from weasyprint import CSS, HTML
 
     from compiler.paging.weasy import page_map
     from compiler.writers import justify, pdf_rows
@@ -216,8 +217,9 @@ def layout(doc: Document, theme: Theme, part=None) -> LaidOut:
     justify.install()
     labelled = pdf_rows.active()  # split rows say whose they are (else their labels stay hidden)
     fetcher = safe_fetcher()
-    with project_fonts_only():
-        font_config = FontConfiguration()
+    own = font_config is None
+    if own:
+        font_config = fonts()
     try:
         css_text = stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else "")
         css_text += part_stylesheet(part) if part is not None else ""
@@ -225,13 +227,26 @@ def layout(doc: Document, theme: Theme, part=None) -> LaidOut:
         html_document = HTML(string=render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
         with pdf_rows.rules(theme.table.row_start_min_lines):
             rendered = html_document.render(stylesheets=css, font_config=font_config)
-        return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config)
+        return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config if own else None)
     except BaseException:  # an error or an interrupt: no font copies left in the temporary folder
-        _remove_font_folder(font_config)
+        if own:
+            close_fonts(font_config)
         raise
 
 
-def _remove_font_folder(font_config) -> None:
+def fonts():
+    """A new WeasyPrint font configuration that sees fonts/ only (``close_fonts`` removes its font copies)."""
+    from compiler.writers import engine
+
+    engine.load()
+    from weasyprint.text.fonts import FontConfiguration
+
+    with project_fonts_only():
+        return FontConfiguration()
+
+
+def close_fonts(font_config) -> None:
+    """Remove the temporary copies of the fonts that ``font_config`` made (idempotent)."""
     folder = getattr(font_config, "_folder", None)  # WeasyPrint's copies of the @font-face files
     if folder:
         shutil.rmtree(folder, ignore_errors=True)

@@ -58,11 +58,14 @@ class Stats:
     workers: int = 0
 
 
+_fonts = None  # the build's one font configuration (``Layouts``): loaded before the workers fork
+
+
 def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> PartResult:
     """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a worker)."""
     from compiler.writers import pdf
 
-    laid = pdf.layout(part.document, theme, part=part)
+    laid = pdf.layout(part.document, theme, part=part, font_config=_fonts)
     try:
         data = laid.write(variant, identifier)
         anchors: dict[str, int] = {}
@@ -76,101 +79,99 @@ def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: byt
         laid.close()
 
 
-_warm = False
-
-
-def _warm_up(part: parts.Part, theme: Theme) -> None:
-    """Lay out one empty page here, once per process, before the workers fork: WeasyPrint's and Pango's
-    set-up on first use (about 0.1 s of CPU) is then done once instead of once in every worker."""
-    global _warm
-    if not _warm:
-        _warm = True
-        lay_out(parts.stamp_part(part.document, 1), theme, None, None)
-
-
-def _lay_out_in(scratch: str, part: parts.Part, *args) -> PartResult:
-    """``lay_out`` with this process's temporary files (WeasyPrint's copies of the fonts) in ``scratch``,
-    a folder the parent removes whatever happens: a worker killed by an interrupt leaves nothing behind."""
-    import tempfile
-
-    previous, tempfile.tempdir = tempfile.tempdir, scratch
-    try:
-        return lay_out(part, *args)
-    finally:
-        tempfile.tempdir = previous
-
-
 def _key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> str:
     from compiler.writers.html import part_stylesheet, render_html, stylesheet
 
     return part_key(render_html(part.document, part=part), stylesheet(theme), part_stylesheet(part), variant, identifier)
 
 
-def _run(jobs: list[tuple[parts.Part, tuple]], limit: int, cache: PartCache, stats: Stats) -> dict[str, PartResult]:
-    """Results by part name: from the cache, else laid out in at most ``limit`` workers at once (longest first)."""
-    from multiprocessing.connection import wait
+class Layouts:
+    """One build's layout machinery, made on first need and ended by ``close``.
 
-    import shutil
-    import tempfile
+    In order: WeasyPrint is imported, one font configuration is made and its fonts loaded by
+    laying out one empty page (in a scratch folder that ``close`` removes whatever happens, so an
+    interrupted build leaves no font copies behind), then the workers are forked (``workers.Pool``).
+    Every worker, and the parent, lays its parts out with that same font configuration: the fonts
+    are copied, registered with fontconfig and opened once per build instead of once per part."""
 
-    from compiler.interrupt import deferred
-    from compiler.workers import PART_WORKER_NAME, Worker
-    from compiler.writers.pdf import project_fonts_only
+    def __init__(self, size: int):
+        self.size = size
+        self.pool = None
+        self.scratch: str | None = None
 
-    results: dict[str, PartResult] = {}
-    todo = []
-    for part, args in jobs:
-        key = _key(part, *args)
-        hit = cache.get(key)
-        if hit is not None:
-            results[part.name] = hit
-            stats.cached.append(part.name)
-        else:
-            todo.append((part, args, key))
-    if todo:  # imported once here, so that every forked worker has it already (about 0.5 s each otherwise)
-        with deferred(), project_fonts_only():
-            import weasyprint  # noqa: F401
-        _warm_up(todo[0][0], todo[0][1][0])
-    # Longest first: the length of the part's rows is a fair measure of its layout time.
-    todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
-    running: dict[object, tuple] = {}
-    scratch = tempfile.mkdtemp(prefix="followup-parts-") if todo else None
-    try:
-        while todo or running:
-            while todo and len(running) < limit:
-                part, args, key = todo.pop(0)
-                worker = Worker(_lay_out_in, scratch, part, *args, name=PART_WORKER_NAME)
-                if worker.conn is None:  # no fork here: lay out in this process
-                    results[part.name] = worker.result()
-                    cache.put(key, results[part.name])
-                    stats.laid_out.append(part.name)
-                    continue
-                running[worker.conn] = (worker, part, key)
-            if not running:
-                continue
-            for conn in wait(list(running)):
-                worker, part, key = running.pop(conn)
-                results[part.name] = worker.result()
-                cache.put(key, results[part.name])
-                stats.laid_out.append(part.name)
-    finally:
-        for worker, _, _ in running.values():
-            worker.stop()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return results
+    def _open(self, theme: Theme, document: Document) -> None:
+        import tempfile
+
+        from compiler.workers import PART_WORKER_NAME, Pool
+        from compiler.writers import pdf
+
+        global _fonts
+        self.scratch = tempfile.mkdtemp(prefix="followup-parts-")
+        previous, tempfile.tempdir = tempfile.tempdir, self.scratch  # WeasyPrint's font copies go there
+        try:
+            _fonts = pdf.fonts()
+            lay_out(parts.stamp_part(document, 1), theme, None, None)  # registers and opens every font
+        finally:
+            tempfile.tempdir = previous
+        self.pool = Pool(lay_out, self.size, name=PART_WORKER_NAME)
+
+    def run(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats) -> dict[str, PartResult]:
+        """Results by part name: from the cache, else laid out in the workers (longest first)."""
+        results: dict[str, PartResult] = {}
+        todo = []
+        for part, args in jobs:
+            key = _key(part, *args)
+            hit = cache.get(key)
+            if hit is not None:
+                results[part.name] = hit
+                stats.cached.append(part.name)
+            else:
+                todo.append((part, args, key))
+        if not todo:
+            return results
+        if self.pool is None:
+            self._open(todo[0][1][0], todo[0][0].document)
+        # Longest first: the length of the part's rows is a fair measure of its layout time.
+        todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
+        keys = {part.name: key for part, _, key in todo}
+        for name, result in self.pool.run([(part.name, (part, *args)) for part, args, _ in todo]):
+            results[name] = result
+            cache.put(keys[name], result)
+            stats.laid_out.append(name)
+        return results
+
+    def close(self) -> None:
+        import shutil
+
+        from compiler.writers import pdf
+
+        global _fonts
+        if self.pool is not None:
+            self.pool.close()
+        if _fonts is not None:
+            pdf.close_fonts(_fonts)
+            _fonts = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
 
-def body_pages(doc: Document, theme: Theme, cache: PartCache | None = None, variant: str | None = None,
-               stats: Stats | None = None) -> tuple[PageMap, parts.BodyPages, list[PartResult]]:
-    """Lay out (or take from ``cache``) the body parts: the page map, where their pages landed, and the parts."""
-    cache = cache or PartCache(None)
-    stats = stats or Stats(workers=worker_count())
+def _bodies(doc: Document, theme: Theme, layouts: Layouts, cache: PartCache, variant: str | None,
+            stats: Stats) -> tuple[parts.BodyPages, list[PartResult]]:
     bodies = parts.body_parts(doc)
-    laid = _run([(part, (theme, variant, None)) for part in bodies], stats.workers, cache, stats)
+    laid = layouts.run([(part, (theme, variant, None)) for part in bodies], cache, stats)
     results = [laid[p.name] for p in bodies]
-    body = parts.BodyPages(tuple(r.pages for r in results), tuple(r.anchors for r in results))
-    return body.page_map(), body, results
+    return parts.BodyPages(tuple(r.pages for r in results), tuple(r.anchors for r in results)), results
+
+
+def body_pages(doc: Document, theme: Theme, cache: PartCache | None = None) -> PageMap:
+    """The page map of ``doc``'s body, laid out by parts (or taken from ``cache``)."""
+    stats = Stats(workers=worker_count())
+    layouts = Layouts(stats.workers)
+    try:
+        return _bodies(doc, theme, layouts, cache or PartCache(None), None, stats)[0].page_map()
+    finally:
+        layouts.close()
 
 
 def write(doc: Document, theme: Theme, variant: str | None = None, identifier: bytes | None = None,
@@ -185,12 +186,16 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
         raise ValueError(f"PDF variant {variant!r} is made in one pass only")
     cache = cache or PartCache(None)
     stats = Stats(workers=workers or worker_count())
-    pages, body, results = body_pages(doc, theme, cache, variant, stats)
-    if on_pages is not None:
-        on_pages(pages)
-    front = parts.front_part(doc, pages)
-    stamp = parts.stamp_part(doc, body.total)
-    finishing = _run([(front, (theme, variant, identifier)), (stamp, (theme, None, None))], stats.workers, cache, stats)
+    layouts = Layouts(stats.workers)
+    try:
+        body, results = _bodies(doc, theme, layouts, cache, variant, stats)
+        if on_pages is not None:
+            on_pages(body.page_map())
+        front = parts.front_part(doc, body.page_map())
+        stamp = parts.stamp_part(doc, body.total)
+        finishing = layouts.run([(front, (theme, variant, identifier)), (stamp, (theme, None, None))], cache, stats)
+    finally:
+        layouts.close()
     data = pdf_merge.merge(finishing[front.name], results, finishing[stamp.name], release=identifier is not None)
     cache.prune()
     return data, body.page_map(finishing[front.name].pages), stats

@@ -1,0 +1,111 @@
+"""Process plumbing (compiler.workers): the long-lived pool of the PDF by parts, and a worker's inbox."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from compiler.workers import Pool, Worker
+
+
+def _pid_and_square(n: int) -> tuple[int, int]:
+    time.sleep(0.02)  # long enough that both workers get jobs
+    return os.getpid(), n * n
+
+
+def test_a_pool_runs_every_job_in_few_long_lived_children():
+    pool = Pool(_pid_and_square, 2)
+    try:
+        results = dict(pool.run([(n, (n,)) for n in range(12)]))
+        again = dict(pool.run([(n, (n,)) for n in range(12, 16)]))
+    finally:
+        pool.close()
+    assert {n: square for n, (_, square) in results.items()} == {n: n * n for n in range(12)}
+    pids = {pid for pid, _ in results.values()}
+    assert len(pids) == 2 and os.getpid() not in pids  # two children, each taking several jobs
+    assert {pid for pid, _ in again.values()} <= pids  # the same children serve the next run
+
+
+def _fail_on_three(n: int) -> int:
+    if n == 3:
+        raise ValueError("three")
+    return n
+
+
+def test_an_error_in_a_job_reaches_the_parent():
+    pool = Pool(_fail_on_three, 2)
+    try:
+        with pytest.raises(ValueError, match="three"):
+            dict(pool.run([(n, (n,)) for n in range(6)]))
+    finally:
+        pool.close()
+
+
+def _die_in_child_on_two(parent: int, n: int) -> tuple[int, int]:
+    if n == 2 and os.getpid() != parent:
+        os._exit(9)  # the worker dies (as if killed for memory) in the middle of its job
+    return os.getpid(), n
+
+
+def test_a_job_whose_worker_dies_runs_in_the_parent_and_the_others_go_on():
+    parent = os.getpid()
+    pool = Pool(_die_in_child_on_two, 2)
+    try:
+        results = dict(pool.run([(n, (parent, n)) for n in range(8)]))
+        assert len(pool.children) == 1
+    finally:
+        pool.close()
+    assert {n: value for n, (_, value) in results.items()} == {n: n for n in range(8)}
+    assert results[2][0] == parent
+    assert any(pid != parent for pid, _ in results.values())
+
+
+def test_closing_a_pool_ends_its_children():
+    pool = Pool(_pid_and_square, 2)
+    pids = {pid for pid, _ in dict(pool.run([(n, (n,)) for n in range(4)])).values()}
+    pool.close()
+    pool.close()  # idempotent
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped: no zombie, no orphan
+        assert not os.path.exists(f"/proc/{pid}")
+
+
+def _compose_then_wait(prefix: str, receive) -> str:
+    composed = f"{prefix}:{os.getpid()}"  # done before the value arrives
+    return f"{composed}:{receive()}"
+
+
+def test_a_worker_with_an_inbox_gets_its_value_while_it_runs():
+    worker = Worker(_compose_then_wait, "doc", inbox=True)
+    try:
+        worker.send({"a": 1})
+        prefix, pid, value = worker.result().split(":", 2)
+    finally:
+        worker.stop()
+    assert prefix == "doc" and int(pid) != os.getpid() and value == "{'a': 1}"
+
+
+def _die_before_receiving(parent: int, receive) -> str:
+    if os.getpid() != parent:
+        os._exit(9)
+    return f"here:{receive()}"
+
+
+def test_an_inbox_worker_that_dies_is_run_here_with_the_value_sent():
+    worker = Worker(_die_before_receiving, os.getpid(), inbox=True)
+    worker.send(7)
+    assert worker.result() == "here:7"
+
+
+def _niceness(receive) -> int:
+    return os.nice(0)
+
+
+def test_a_nice_worker_runs_at_a_lower_priority():
+    own = os.nice(0)
+    worker = Worker(_niceness, inbox=True, nice=5)
+    worker.send(None)
+    assert worker.result() == min(own + 5, 19)
