@@ -138,88 +138,89 @@ def source_revision(sources: Path) -> str | None:
         return None
 
 
+def _docx_when_paged(doc: Document, theme: Theme, embed_fonts: bool, revision: str | None, receive) -> bytes:
+    """The DOCX worker's job: compose the document now, package it when ``receive()`` gives the page map."""
+    from compiler.writers import docx as docx_writer
+
+    return docx_writer.compose(doc, theme, embed_fonts, revision).package(receive())
+
+
+DOCX_NICE = 5  # the DOCX worker yields to the PDF layout, which is the longer chain
+
+
 def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
            revision: str | None = None) -> tuple[dict[str, bytes], list[str], object]:
     """The requested formats of one document, as {suffix: bytes}, notes for the user, and what the
     PDF by parts laid out (``pdf_parts.Stats``, ``None`` in one pass).
 
-    Whatever happens (an error, an interrupt), the helpers started here are
-    stopped before it returns: the LibreOffice page pass, the DOCX worker and
-    WeasyPrint's temporary font folder."""
+    The DOCX is composed in a worker from the start, beside the PDF layout; its page numbers
+    (WeasyPrint's estimate) are sent to it as soon as the layout has them. Whatever happens
+    (an error, an interrupt), the helpers started here are stopped before it returns: the
+    LibreOffice page pass, the DOCX worker and WeasyPrint's temporary font folder."""
     from contextlib import ExitStack
-    from functools import partial
-
-    from compiler.writers import docx as docx_writer
-
-    write_docx = partial(docx_writer.write, embed_fonts=request.embed_fonts, revision=revision)
 
     out: dict[str, bytes] = {}
     notes: list[str] = []
     stats = None
     want_pdf, want_docx = "pdf" in request.formats, "docx" in request.formats
-    estimate = "DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。"
     with ExitStack() as cleanup:
-        lo_job = None
+        lo_job = composed = docx_job = None
         if want_docx and (request.libreoffice_pages or request.release):
-            from compiler.paging import libreoffice
+            from compiler.paging import libreoffice, NO_PAGES
+            from compiler.writers import docx as docx_writer
 
             request.progress("LibreOffice で DOCX のページ番号を測っています")
+            composed = docx_writer.compose(doc, theme, request.embed_fonts, revision)
             try:
-                lo_job = libreoffice.Job(write_docx(doc, theme), theme)
+                lo_job = libreoffice.Job(composed.package(NO_PAGES), theme)
             except libreoffice.LibreOfficeMissing as exc:
                 diags.error("E050", "DOCX の目次のページ番号を確定するには LibreOffice が必要です。", Span("document.yaml"),
                             f"sudo apt-get install {exc} を実行してください。")
                 return {}, notes, stats
             cleanup.callback(lo_job.stop)
+        elif want_docx:
+            docx_job = Worker(_docx_when_paged, doc, theme, request.embed_fonts, revision, inbox=True, nice=DOCX_NICE)
+            cleanup.callback(docx_job.stop)
+            notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
         from compiler.writers import pdf_parts
 
-        laid = worker = None
         by_parts = not request.single_pass and pdf_parts.supports(request.variant)
         if want_pdf and not request.single_pass and not by_parts:
             notes.append("PDF/A は部分に分けずに一度に組版します（並列組版とキャッシュは使いません）。")
-        if by_parts and (want_pdf or (want_docx and lo_job is None)):
-            workers: list[Worker] = []
-
-            def start_docx(pages: PageMap) -> None:
-                if want_docx and lo_job is None:  # the DOCX is written meanwhile, with the body's page map
-                    workers.append(Worker(write_docx, doc, theme, pages))
-                    cleanup.callback(workers[-1].stop)
-                    notes.append(estimate)
-
+        if by_parts and (want_pdf or docx_job is not None):
             cache = part_cache(request)
             if want_pdf:
                 request.progress(f"PDF を部分ごとに組版しています（{pdf_parts.worker_count()} プロセス）")
                 identifier = doc.output_name.encode() if request.release else None
-                out["pdf"], _, stats = pdf_parts.write(doc, theme, request.variant, identifier, cache, start_docx)
+                on_pages = docx_job.send if docx_job is not None else None
+                out["pdf"], _, stats = pdf_parts.write(doc, theme, request.variant, identifier, cache, on_pages)
                 request.progress(f"PDF: {len(stats.laid_out)} 部分を組版し、{len(stats.cached)} 部分はキャッシュを使いました")
             else:
                 request.progress("ページ番号のために PDF の本文を組版しています")
-                start_docx(pdf_parts.body_pages(doc, theme, cache))
-            worker = workers[0] if workers else None
-        elif want_pdf or (want_docx and lo_job is None):
+                docx_job.send(pdf_parts.body_pages(doc, theme, cache))
+        elif want_pdf or docx_job is not None:
             from compiler.writers import pdf
 
             request.progress("PDF を組版しています")
             laid = pdf.layout(doc, theme)
             cleanup.callback(laid.close)
-            if want_docx and lo_job is None:
-                worker = Worker(write_docx, doc, theme, laid.page_map)
-                cleanup.callback(worker.stop)
-                notes.append(estimate)
-        if want_pdf and laid is not None:
-            request.progress("PDF を書き出しています")
-            out["pdf"] = laid.write(request.variant, doc.output_name.encode() if request.release else None)
-        if worker is not None:
-            out["docx"] = worker.result()
+            if docx_job is not None:
+                docx_job.send(laid.page_map)
+            if want_pdf:
+                request.progress("PDF を書き出しています")
+                out["pdf"] = laid.write(request.variant, doc.output_name.encode() if request.release else None)
+        if docx_job is not None:
+            out["docx"] = docx_job.result()
         if lo_job is not None:
             from compiler.paging import libreoffice
+            from compiler.writers import docx as docx_writer
 
             try:
                 pages: PageMap = libreoffice.page_map(lo_job, docx_writer.toc_bookmarks(doc), doc.body_anchor)
             except RuntimeError as exc:
                 diags.error("E051", f"LibreOffice での組版に失敗しました（{exc}）。", doc.pillars[0].span if doc.pillars else None)
                 return {}, notes, stats
-            out["docx"] = write_docx(doc, theme, pages)
+            out["docx"] = composed.package(pages)
     return out, notes, stats
 
 

@@ -195,3 +195,29 @@ def test_libreoffice_renders_with_the_shipped_fonts(release_lo_pdf):
     names = {line.split()[0].split("+", 1)[-1] for line in out.splitlines()[2:]}
     assert names <= {"BIZUDMincho-Regular", "BIZUDGothic-Regular", "BIZUDGothic-Bold", "DejaVuSans"}, names
     assert "BIZUDMincho-Regular" in names
+
+
+def _cached_pages(data: bytes) -> list[str]:
+    """The cached result of every contents entry's PAGEREF, in order."""
+    xml = zipfile.ZipFile(__import__("io").BytesIO(data)).read("word/document.xml").decode()
+    return re.findall(r'PAGEREF _Toc\d+ \\h </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+                      r'<w:r><w:rPr>.*?</w:rPr><w:t>([^<]*)</w:t>', xml)
+
+
+def test_a_docx_composed_before_the_layout_gets_its_page_numbers_when_packaged(mini):
+    """What ``pipeline.render`` relies on to compose the DOCX beside the layout: packaging a composed
+    document with a page map gives the bytes of writing it with that map, and only the numbers differ."""
+    from compiler.diagnostics import Diagnostics
+    from compiler.paging import NO_PAGES, PageMap
+    from compiler.pipeline import compile_sources
+    from compiler.writers import docx
+
+    compiled = compile_sources(mini, Diagnostics())
+    doc, theme = compiled.document, compiled.theme
+    pages = PageMap({e.anchor: 3 + 2 * n for n, e in enumerate(doc.toc)}, "weasyprint")
+    composed = docx.compose(doc, theme, embed_fonts=False)
+    blank, numbered = composed.package(NO_PAGES), composed.package(pages)
+    assert numbered == docx.write(doc, theme, pages, embed_fonts=False)
+    assert blank == docx.write(doc, theme, embed_fonts=False)
+    assert _cached_pages(numbered) == [str(3 + 2 * n) for n in range(len(doc.toc))] and len(doc.toc) >= 2
+    assert _cached_pages(blank) == [""] * len(doc.toc)

@@ -219,9 +219,16 @@ def toc_bookmarks(doc: d.Document) -> dict[str, str]:
 
 
 class Writer:
-    def __init__(self, doc: d.Document, theme: Theme, pages: PageMap, embed_fonts: bool = True,
+    """One DOCX: ``compose`` builds the whole document, ``package`` fills in the page numbers and makes the bytes.
+
+    The page numbers are the only thing the DOCX takes from a layout (the cached result of every
+    contents entry's ``PAGEREF``, and the page count LibreOffice measured), so everything else
+    can be composed before any layout has run (``pipeline.render`` does that in a worker)."""
+
+    def __init__(self, doc: d.Document, theme: Theme, pages: PageMap = NO_PAGES, embed_fonts: bool = True,
                  revision: str | None = None):
         self.src, self.s, self.pages = doc, theme, pages
+        self.page_numbers: list[tuple[object, str]] = []  # (w:t of a PAGEREF's cached result, anchor)
         self.embed_fonts, self.revision = embed_fonts, revision
         self.docx = new_docx()
         self.bookmark_ids = {e.anchor: n for n, e in enumerate(doc.toc, 1)}
@@ -298,7 +305,8 @@ class Writer:
         paragraph._p.append(end)
 
     @staticmethod
-    def add_field(paragraph, instruction: str, cached: str) -> None:
+    def add_field(paragraph, instruction: str, cached: str):
+        """A complex field with its cached result; returns the result's ``w:t``."""
         def run_with(child):
             r = new_element("w:r")
             r.append(child)
@@ -317,6 +325,7 @@ class Writer:
         rpr.append(new_element("w:lang", val="en-US", eastAsia="en-US"))
         t.addprevious(rpr)
         run_with(new_element("w:fldChar", fldCharType="end"))
+        return t
 
     # --- front matter --------------------------------------------------------
     def front(self) -> None:
@@ -368,7 +377,7 @@ class Writer:
         holder = self.restyle(container.add_paragraph(), f"toc {e.level}")  # temporary paragraph to build runs
         self.text(holder, e.label)
         holder.add_run().add_tab()
-        self.add_field(holder, f"PAGEREF {self.bookmark_name(e.anchor)} \\h", str(self.pages.get(e.anchor, "") or ""))
+        self.page_numbers.append((self.add_field(holder, f"PAGEREF {self.bookmark_name(e.anchor)} \\h", ""), e.anchor))
         for child in list(holder._p):
             if child.tag == qn("w:r"):
                 link.append(child)
@@ -600,6 +609,10 @@ class Writer:
         cp.keywords = ""
 
     def write(self) -> bytes:
+        """``compose`` then ``package`` with the page map given to the constructor."""
+        return self.compose().package(self.pages)
+
+    def compose(self) -> "Writer":
         title = self.docx.sections[0]
         self.page_setup(title)
         if self.src.preview:
@@ -619,6 +632,13 @@ class Writer:
         self.body()
         self.properties()
         self.chars["text"].update("0123456789")  # page numbers
+        return self
+
+    def package(self, pages: PageMap) -> bytes:
+        """The DOCX bytes, every contents entry caching its page in ``pages`` (blank where it has none)."""
+        self.pages = pages
+        for text, anchor in self.page_numbers:
+            text.text = str(pages.get(anchor, "") or "")
         buf = io.BytesIO()
         self.docx.save(buf)
         fonts = docx_fonts.embed(self.s, self.chars) if self.embed_fonts else []
@@ -873,3 +893,8 @@ def write(doc: d.Document, theme: Theme, pages: PageMap = NO_PAGES, embed_fonts:
     """``pages`` gives the page number to cache in every TOC entry (blank where it has none);
     ``embed_fonts`` embeds the subset fonts; ``revision`` (of the sources) goes into custom.xml."""
     return Writer(doc, theme, pages, embed_fonts, revision).write()
+
+
+def compose(doc: d.Document, theme: Theme, embed_fonts: bool = True, revision: str | None = None) -> Writer:
+    """The DOCX of ``doc`` built but for its page numbers: ``.package(pages)`` gives the bytes."""
+    return Writer(doc, theme, NO_PAGES, embed_fonts, revision).compose()
