@@ -8,8 +8,10 @@ sha256 and length of the PDF) followed by the PDF bytes.
 
 Entries are never trusted blindly: a header that does not parse, a PDF whose length or sha256 does
 not match, is treated as absent (and removed), so the part is laid out again. Entries are written
-to a temporary file in the same folder, synced, then renamed into place: a reader sees a whole
-entry or none, and two builds writing the same entry at once both leave a whole one.
+to a temporary file in the same folder, then renamed into place: a reader sees a whole entry or
+none, and two builds writing the same entry at once both leave a whole one. They are not synced
+to disk (a sync per part cost a build more than the write): after a crash of the machine an entry
+may be torn, and then fails its length or sha256 check like any damaged entry.
 
 The folder: ``$FOLLOWUP_CACHE_DIR`` if set (empty: no cache), else ``$XDG_CACHE_HOME/followup/parts``,
 else ``~/.cache/followup/parts``. At most ``MAX_ENTRIES`` entries are kept (the least recently used go).
@@ -133,9 +135,7 @@ class PartCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=self.folder)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(head + b"\n" + result.pdf)
-                fh.flush()
-                os.fsync(fh.fileno())
+                fh.write(head + b"\n" + result.pdf)  # not synced: a torn entry fails its sha256 and is laid out again
             os.replace(tmp, self._path(key))
             tmp = None
         except OSError:

@@ -172,14 +172,37 @@ def test_both_paths_pass_the_same_pdf_ua_checks(built):
         assert [(f.rule_id, f.message) for f in report.failures] == [], path.name
 
 
-def test_each_font_is_embedded_once(built):
-    with pikepdf.open(built["cold"][0]) as pdf:
-        programs: dict[str, set] = {}
+def _font_programs(path: Path) -> dict[str, set[bytes]]:
+    """Font name → the decoded font programs embedded under it."""
+    with pikepdf.open(path) as pdf:
+        programs: dict[str, set[bytes]] = {}
         for obj in pdf.objects:
             if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor" and "/FontFile2" in obj:
-                programs.setdefault(str(obj.FontName), set()).add(obj.FontFile2.objgen)
-    assert programs and all(len(streams) == 1 for streams in programs.values()), programs
+                programs.setdefault(str(obj.FontName), set()).add(obj.FontFile2.read_bytes())
+    return programs
+
+
+def test_each_font_is_embedded_once_and_is_the_program_of_one_pass(built):
+    """The parts name the shipped font and their glyphs (``part_fonts``); the merge subsets each font once
+    to all of them, as one pass does: the programs are the very bytes one pass embeds."""
+    programs = _font_programs(built["cold"][0])
+    assert len(programs) >= 3 and all(len(found) == 1 for found in programs.values()), programs.keys()
+    assert programs == _font_programs(built["single"])
     assert built["cold"][0].stat().st_size < 1.2 * built["single"].stat().st_size
+
+
+def test_parts_carry_no_font_program(built):
+    """What the cache keeps of a part: stubs (a few hundred bytes) where one pass embeds the subsets."""
+    from compiler.writers import part_fonts
+
+    entries = sorted(built["cache"].glob("*.part"))
+    assert entries
+    for entry in entries:
+        data = entry.read_bytes()
+        with pikepdf.open(__import__("io").BytesIO(data[data.index(b"\n") + 1:])) as pdf:
+            embedded = [obj.FontFile2.read_bytes() for obj in pdf.objects
+                        if isinstance(obj, pikepdf.Dictionary) and "/FontFile2" in obj]
+        assert embedded and all(part_fonts.is_stub(program) and len(program) < 20_000 for program in embedded)
 
 
 def test_release_bytes_do_not_depend_on_the_cache(built):

@@ -17,8 +17,9 @@ is done here:
   itself, only so that WeasyPrint keeps its link; those destinations are replaced.)
 * **Outline**: rebuilt from all parts' entries and bookmark levels with WeasyPrint's own
   hierarchy rule, so it equals the outline of one pass.
-* **Fonts**: each part embeds its own subset of every font; the subsets of one font are replaced
-  by their union (``font_union``), so the merged file carries each font program once.
+* **Fonts**: each part embeds a stub of every shipped font it uses (``part_fonts``): the font's
+  file and the glyphs used. The stubs of one font are replaced by one program, the shipped file
+  subset once to every part's glyphs, so the merged file carries each font program once.
 * **Page furniture**: each stamp page becomes a form XObject drawn on its body page, marked as an
   /Artifact (page numbers are pagination artifacts, ISO 14289-1 7.8).
 
@@ -54,21 +55,6 @@ def _nums(tree) -> list[tuple[int, object]]:
     for kid in tree.get("/Kids", pikepdf.Array()):
         pairs += _nums(kid)
     return pairs
-
-
-def _cids(widths) -> set[int]:
-    """The glyph ids a CIDFont's /W array gives widths for (runs ``first [w…]`` or ``first last w``): those it uses."""
-    import pikepdf
-
-    cids, items, i = set(), list(widths), 0
-    while i + 1 < len(items):
-        if isinstance(items[i + 1], pikepdf.Array):
-            cids.update(range(int(items[i]), int(items[i]) + len(items[i + 1])))
-            i += 2
-        else:
-            cids.update(range(int(items[i]), int(items[i + 1]) + 1))
-            i += 3
-    return cids
 
 
 def _outline_entries(pdf) -> list[tuple[str, object, bool]]:
@@ -233,31 +219,28 @@ class _Merger:
         return out.getvalue()
 
     def _share_fonts(self) -> None:
-        """One font program per font: the union of the subsets each part embedded (``font_union``)."""
+        """One font program per font: the parts embedded stubs (``part_fonts``), and each font's stubs get
+        the shipped file subset once to all their glyphs. A part's own subset (a font WeasyPrint
+        handled itself) stays as it is."""
         import pikepdf
 
-        from compiler.writers import font_union
+        from compiler.writers import part_fonts
 
-        by_font: dict[str, list] = {}  # font name → CIDFonts (each with its descriptor and widths)
+        streams: dict[str, dict] = {}  # font name → {stream objgen: stub stream}
+        users: dict[str, list] = {}  # font name → the CIDFonts that embed a stub of it
         for obj in self.pdf.objects:
             if (isinstance(obj, pikepdf.Dictionary) and obj.get("/Subtype") == "/CIDFontType2"
                     and "/FontFile2" in obj.get("/FontDescriptor", {})):
-                by_font.setdefault(str(obj.FontDescriptor.FontName), []).append(obj)
-        for name in sorted(by_font):
-            streams, used = {}, {}
-            for cid_font in by_font[name]:
-                stream = cid_font.FontDescriptor.FontFile2
-                streams[stream.objgen] = stream
-                used.setdefault(stream.objgen, set()).update(_cids(cid_font.get("/W", pikepdf.Array())))
-            if len(streams) < 2:
-                continue
-            keys = sorted(streams)
-            program = font_union.union([streams[key].read_bytes() for key in keys], [used[key] for key in keys])
-            if program is None:
-                continue
+                stream = obj.FontDescriptor.FontFile2
+                if part_fonts.is_stub(stream.read_bytes()):
+                    name = str(obj.FontDescriptor.FontName)
+                    streams.setdefault(name, {})[stream.objgen] = stream
+                    users.setdefault(name, []).append(obj)
+        for name in sorted(streams):
+            program = part_fonts.program([streams[name][key].read_bytes() for key in sorted(streams[name])])
             shared = pikepdf.Stream(self.pdf, program)
             shared.Length1 = len(program)
-            for cid_font in by_font[name]:
+            for cid_font in users[name]:
                 cid_font.FontDescriptor.FontFile2 = shared
 
     def _write_outline(self) -> None:

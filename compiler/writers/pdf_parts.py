@@ -63,11 +63,12 @@ _fonts = None  # the build's one font configuration (``Layouts``): loaded before
 
 def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> PartResult:
     """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a worker)."""
-    from compiler.writers import pdf
+    from compiler.writers import part_fonts, pdf
 
     laid = pdf.layout(part.document, theme, part=part, font_config=_fonts)
     try:
-        data = laid.write(variant, identifier)
+        with part_fonts.stubs():  # the merge subsets each font once (``part_fonts``)
+            data = laid.write(variant, identifier)
         anchors: dict[str, int] = {}
         levels: list[int] = []
         for index, page in enumerate(laid.document.pages):

@@ -1,0 +1,182 @@
+"""Fonts of the PDF by parts: a part names the shipped font and the glyphs it uses; the merge subsets each font once.
+
+Laid out alone, every part would subset every font it uses (HarfBuzz reads the whole font each
+time: about 0.1 s a part, 1 s of a build), and the merge would then have to join the subsets.
+Instead, while a part is written (``stubs()``), each font that is one of the files in fonts/ is
+embedded as a *stub*: a few bytes naming the file's sha256, its face index and the glyph ids the
+part uses. The merge gives every stub of one font the same program (``program``): the shipped file
+subset once to the union of the glyphs of every part, with the flags WeasyPrint 70 uses in one
+pass (glyph ids kept, so no content stream changes; ids past the last one used dropped; no
+hinting), so the program is the one a single pass would embed for the same glyphs.
+
+A part PDF with stubs is not a usable PDF on its own: only the part cache and the merge see one.
+Fonts that are not shipped files, or that WeasyPrint handles specially (glyphs missing from the
+font, colour or bitmap glyphs, variable fonts), are subset by WeasyPrint as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from compiler.theme import FONTS_DIR
+
+STUB = b"%followup-font-stub/1\n"
+_WEASYPRINT = "70."  # the version whose Font.clean this wraps (stubs are not made with any other)
+_DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
+
+
+@lru_cache(maxsize=None)
+def shipped() -> dict[str, Path]:
+    """sha256 → font file of fonts/."""
+    return {hashlib.sha256(path.read_bytes()).hexdigest(): path
+            for path in sorted(FONTS_DIR.iterdir()) if path.suffix.lower() in (".ttf", ".otf")}
+
+
+def is_stub(data: bytes) -> bool:
+    return data.startswith(STUB)
+
+
+@contextlib.contextmanager
+def stubs():
+    """While the block writes a PDF, shipped TrueType fonts are embedded as stubs (see the module docstring)."""
+    import weasyprint
+    from weasyprint.pdf import fonts
+
+    if not weasyprint.__version__.startswith(_WEASYPRINT):
+        yield
+        return
+    original = fonts.Font.clean
+
+    def clean(font, to_unicode, hinting):
+        plain = to_unicode and not (font.missing or font.png or font.svg or font.colr or font.bitmap)
+        if plain and "fvar" not in font.tables and font.type == "ttf":
+            digest = hashlib.sha256(font.file_content).hexdigest()
+            if digest in shipped():
+                record = {"sha256": digest, "index": font.index, "hinting": bool(hinting), "glyphs": sorted(to_unicode)}
+                font.file_content = STUB + json.dumps(record, separators=(",", ":")).encode("ascii")
+                return
+        original(font, to_unicode, hinting)
+
+    fonts.Font.clean = clean
+    try:
+        yield
+    finally:
+        fonts.Font.clean = original
+
+
+def program(stub_programs: list[bytes]) -> bytes:
+    """The one font program that serves every stub of ``stub_programs`` (all of one shipped font)."""
+    records = [json.loads(data[len(STUB):]) for data in stub_programs]
+    first = records[0]
+    if any((r["sha256"], r["index"], r["hinting"]) != (first["sha256"], first["index"], first["hinting"]) for r in records):
+        raise ValueError("stubs of different fonts were given one program")
+    glyphs = sorted({gid for r in records for gid in r["glyphs"]})
+    data = shipped()[first["sha256"]].read_bytes()
+    try:
+        return _harfbuzz_subset(data, first["index"], glyphs, first["hinting"])
+    except OSError:  # no HarfBuzz subsetter here: fontTools gives the same glyphs, more slowly
+        return _fonttools_subset(data, first["index"], glyphs, first["hinting"])
+
+
+_HARFBUZZ_DECLARATIONS = """
+    typedef struct hb_blob_t hb_blob_t;
+    typedef struct hb_face_t hb_face_t;
+    typedef struct hb_set_t hb_set_t;
+    typedef struct hb_subset_input_t hb_subset_input_t;
+    typedef uint32_t hb_tag_t;
+    typedef uint32_t hb_codepoint_t;
+    hb_blob_t * hb_blob_create (const char *data, unsigned int length, int mode, void *user_data, void *destroy);
+    void hb_blob_destroy (hb_blob_t *blob);
+    const char * hb_blob_get_data (hb_blob_t *blob, unsigned int *length);
+    hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index);
+    void hb_face_destroy (hb_face_t *face);
+    hb_blob_t * hb_face_reference_blob (hb_face_t *face);
+    hb_tag_t hb_tag_from_string (const char *str, int len);
+    void hb_set_add_sorted_array (hb_set_t *set, const hb_codepoint_t *sorted_codepoints, unsigned int num_codepoints);
+    hb_subset_input_t * hb_subset_input_create_or_fail (void);
+    void hb_subset_input_destroy (hb_subset_input_t *input);
+    hb_set_t * hb_subset_input_glyph_set (hb_subset_input_t *input);
+    hb_set_t * hb_subset_input_set (hb_subset_input_t *input, int set_type);
+    void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned int value);
+    hb_face_t * hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
+"""
+_MEMORY_MODE_READONLY, _SETS_DROP_TABLE_TAG = 1, 3
+_NO_HINTING, _RETAIN_GIDS, _DESUBROUTINIZE, _PASSTHROUGH_UNRECOGNIZED = 0x1, 0x2, 0x4, 0x20
+
+
+@lru_cache(maxsize=1)
+def _harfbuzz():
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef(_HARFBUZZ_DECLARATIONS)
+    for core, subset in (("libharfbuzz.so.0", "libharfbuzz-subset.so.0"),
+                         ("libharfbuzz.0.dylib", "libharfbuzz-subset.0.dylib")):
+        try:
+            return ffi, ffi.dlopen(core), ffi.dlopen(subset)
+        except OSError:
+            continue
+    raise OSError("HarfBuzz and its subsetter cannot be opened")
+
+
+def _harfbuzz_subset(data: bytes, index: int, glyphs: list[int], hinting: bool) -> bytes:
+    """WeasyPrint 70's two HarfBuzz passes (``Font._harfbuzz_subset``) on the shipped file."""
+    ffi, hb, hb_subset = _harfbuzz()
+    keep_alive = ffi.from_buffer(data)
+    blob = hb.hb_blob_create(keep_alive, len(data), _MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
+    face = hb.hb_face_create(blob, index)
+    hb.hb_blob_destroy(blob)
+    faces = [face]
+    try:
+        passes = (
+            (glyphs, _RETAIN_GIDS | _PASSTHROUGH_UNRECOGNIZED | _DESUBROUTINIZE, True),
+            (list(range(max(glyphs) + 1)), _PASSTHROUGH_UNRECOGNIZED | _DESUBROUTINIZE | (0 if hinting else _NO_HINTING), False),
+        )
+        for wanted, flags, drop in passes:
+            request = ffi.gc(hb_subset.hb_subset_input_create_or_fail(), hb_subset.hb_subset_input_destroy)
+            if request == ffi.NULL:
+                raise OSError("HarfBuzz could not start a subset")
+            ids = ffi.new(f"hb_codepoint_t[{len(wanted)}]", wanted)
+            hb.hb_set_add_sorted_array(hb_subset.hb_subset_input_glyph_set(request), ids, len(wanted))
+            hb_subset.hb_subset_input_set_flags(request, flags)
+            if drop:
+                tags = sorted(hb.hb_tag_from_string(tag, -1) for tag in _DROPPED_TABLES)
+                hb.hb_set_add_sorted_array(hb_subset.hb_subset_input_set(request, _SETS_DROP_TABLE_TAG),
+                                           ffi.new(f"hb_codepoint_t[{len(tags)}]", tags), len(tags))
+            face = hb_subset.hb_subset_or_fail(faces[-1], request)
+            if face == ffi.NULL:
+                raise OSError("HarfBuzz could not subset the font")
+            faces.append(face)
+        out = hb.hb_face_reference_blob(faces[-1])
+        length = ffi.new("unsigned int *")
+        pointer = hb.hb_blob_get_data(out, length)
+        program = bytes(ffi.buffer(pointer, length[0]))
+        hb.hb_blob_destroy(out)
+        if not program:
+            raise OSError("HarfBuzz gave an empty font")
+        return program
+    finally:
+        for f in faces:
+            hb.hb_face_destroy(f)
+
+
+def _fonttools_subset(data: bytes, index: int, glyphs: list[int], hinting: bool) -> bytes:
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options(retain_gids=True, passthrough_tables=True, ignore_missing_glyphs=True,
+                             hinting=hinting, desubroutinize=True)
+    options.drop_tables += ["GSUB", "GPOS", "SVG"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(gids=glyphs)
+    font = TTFont(io.BytesIO(data), fontNumber=index)
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
