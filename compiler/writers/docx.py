@@ -120,10 +120,15 @@ class _Styles:
         for tag, val in (("w:kinsoku", "1"), ("w:overflowPunct", "1"), ("w:autoSpaceDE", "0"), ("w:autoSpaceDN", "0")):
             ppr.append(new_element(tag, val=val))
         self.roles["Normal"] = "text"
+        known = {x.name for x in styles}  # python-docx finds a style by walking them all
 
         def para(name, base="Normal", font=None, bold=None, size_pt=None, left=0.0, hang=False, first=0.0,
                  before=0.0, after=0.0, align=None, keep_next=False, page_break=False, pitch_pt=None):
-            st = styles[name] if name in [x.name for x in styles] else styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            if name in known:
+                st = styles[name]
+            else:
+                st = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+                known.add(name)
             st.base_style = styles[base] if base else None
             st.quick_style = True
             f = st.font
@@ -265,19 +270,19 @@ class Writer:
         Latin words and numbers tagged en-US (so LibreOffice never breaks inside them)."""
         role = self._styles.roles.get(char_style or self.style_of(paragraph), "text")
         for piece, kind in _segments(text, self.s.fonts.text):
-            run = paragraph.add_run(piece)
+            r = _add_run(paragraph, piece)
             rpr = None
             if kind == "symbol":
-                rpr = run._r.get_or_add_rPr()
+                rpr = r.get_or_add_rPr()
                 rpr.get_or_add_rStyle().val = self.style_ids["FU Symbol"]
                 self.chars["fallback"].update(piece)
             else:
                 self.chars[role].update(piece)
                 if char_style:
-                    rpr = run._r.get_or_add_rPr()
+                    rpr = r.get_or_add_rPr()
                     rpr.get_or_add_rStyle().val = self.style_ids[char_style]
             if kind == "latin":
-                rpr = run._r.get_or_add_rPr() if rpr is None else rpr
+                rpr = r.get_or_add_rPr() if rpr is None else rpr
                 rpr.append(new_element("w:lang", val="en-US", eastAsia="en-US"))
 
     def wrap(self, paragraph, handle: str) -> None:
@@ -524,12 +529,16 @@ class Writer:
         return paragraph
 
     def _size(self, style: str) -> float:
-        st = self.docx.styles[style]
-        while st is not None:
-            if st.font.size is not None:
-                return st.font.size.pt
-            st = st.base_style
-        return self.s.text.size_pt
+        """The font size of paragraph style ``style`` in points (its own or inherited), looked up once."""
+        sizes = self.__dict__.setdefault("_sizes", {})
+        if style not in sizes:
+            st, sizes[style] = self.docx.styles[style], self.s.text.size_pt
+            while st is not None:
+                if st.font.size is not None:
+                    sizes[style] = st.font.size.pt
+                    break
+                st = st.base_style
+        return sizes[style]
 
     def block_project(self, cell, b: d.ProjectBlock, handle: str) -> None:
         p = self.marked(self.add(cell, "FU Project"), b.marker, b.name + b.reprint_mark)
@@ -659,10 +668,21 @@ def _segments(text: str, text_font: str):
     return out
 
 
+def _add_run(paragraph, text: str):
+    """A run of ``text`` at the end of ``paragraph`` (its ``w:r``): python-docx's ``add_run`` without
+    its clearing and character-by-character pass, for text with no tab or line break (the same XML)."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        return paragraph.add_run(text)._r
+    r = paragraph._p.add_r()
+    r.add_t(text)
+    return r
+
+
 def _symbol_split(text: str, text_font: str):
     piece, kind = "", None
+    covered = docx_fonts.covered(text_font)
     for ch in text:
-        k = "ja" if docx_fonts.covers(text_font, ch) or ch.isspace() else "symbol"
+        k = "ja" if ord(ch) in covered or ch.isspace() else "symbol"
         if k != kind and piece:
             yield piece, kind
             piece = ""

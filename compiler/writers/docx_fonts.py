@@ -92,6 +92,11 @@ def _metrics(file: str) -> tuple[dict[int, int], int]:
     return widths, upem
 
 
+def covered(file: str):
+    """The code points ``file`` has glyphs for (a mapping: ``in`` is what to ask of it)."""
+    return _metrics(file)[0]
+
+
 def covers(file: str, char: str) -> bool:
     return ord(char) in _metrics(file)[0]
 
