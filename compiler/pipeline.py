@@ -139,10 +139,14 @@ def source_revision(sources: Path) -> str | None:
 
 
 def _docx_when_paged(doc: Document, theme: Theme, embed_fonts: bool, revision: str | None, receive) -> bytes:
-    """The DOCX worker's job: compose the document now, package it when ``receive()`` gives the page map."""
+    """The DOCX worker's job: compose the document now (a ``docx.Draft``), package it when ``receive()``
+    gives the page map."""
+    from compiler.workers import release_memory
     from compiler.writers import docx as docx_writer
 
-    return docx_writer.compose(doc, theme, embed_fonts, revision).package(receive())
+    draft = docx_writer.compose(doc, theme, embed_fonts, revision)
+    release_memory()  # the composed tree is gone: wait for the page map in little memory
+    return draft.package(receive())
 
 
 DOCX_NICE = 5  # the DOCX worker yields to the PDF layout, which is the longer chain

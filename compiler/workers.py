@@ -14,6 +14,19 @@ WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o co
 PART_WORKER_NAME = "followup-part"  # a worker laying out one part of the PDF (writers.pdf_parts)
 
 
+def release_memory() -> None:
+    """Give the memory of what is no longer used back to the system: collect cycles, then ask glibc
+    to return its free pages (a long-lived worker otherwise keeps the peak of its largest job)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 class Worker:
     """``fn(*args)`` in a forked child process; ``result()`` waits for it, ``stop()`` kills it.
 

@@ -221,3 +221,28 @@ def test_a_docx_composed_before_the_layout_gets_its_page_numbers_when_packaged(m
     assert blank == docx.write(doc, theme, embed_fonts=False)
     assert _cached_pages(numbered) == [str(3 + 2 * n) for n in range(len(doc.toc))] and len(doc.toc) >= 2
     assert _cached_pages(blank) == [""] * len(doc.toc)
+
+
+def test_text_that_looks_like_a_page_slot_is_printed_as_it_is(mini, monkeypatch):
+    """The draft's slots are private-use characters around an ordinal. No source brings them (no shipped
+    font has them), but the intermediate document may come from elsewhere: such text is printed as it
+    is, and a draft whose slots do not read back as expected is packaged from the tree instead."""
+    import dataclasses
+
+    from compiler.diagnostics import Diagnostics
+    from compiler.paging import PageMap
+    from compiler.pipeline import compile_sources
+    from compiler.writers import docx
+
+    compiled = compile_sources(mini, Diagnostics())
+    doc, theme = compiled.document, compiled.theme
+    odd = "\U000F00000\U000F0001"
+    doc = dataclasses.replace(doc, toc=(dataclasses.replace(doc.toc[0], label=doc.toc[0].label + odd), *doc.toc[1:]))
+    pages = PageMap({e.anchor: 7 for e in doc.toc}, "weasyprint")
+    expected = docx.write(doc, theme, pages, embed_fonts=False)
+    assert docx.compose(doc, theme, embed_fonts=False).package(pages) == expected
+    xml = zipfile.ZipFile(__import__("io").BytesIO(expected)).read("word/document.xml").decode()
+    assert odd in re.sub(r"<[^>]+>", "", xml)
+    monkeypatch.setattr(docx.Draft, "slots", lambda self: [])  # as if a slot had been found in the text
+    composed = docx.compose(doc, theme, embed_fonts=False)
+    assert not isinstance(composed, docx.Draft) and composed.package(pages) == expected

@@ -109,3 +109,34 @@ def test_a_nice_worker_runs_at_a_lower_priority():
     worker = Worker(_niceness, inbox=True, nice=5)
     worker.send(None)
     assert worker.result() == min(own + 5, 19)
+
+
+_MEMORY_PROBE = """
+import gc, sys
+from compiler.workers import release_memory
+def rss():
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS')) // 1024
+gc.disable()  # the garbage below is only freed by a collection, as a long-lived worker's would be
+before = rss()
+junk = []
+for n in range(300_000):
+    node = [n, str(n) * 8]
+    node.append(node)  # a cycle: refcounting alone never frees it
+    junk.append(node)
+del junk, node
+held = rss()
+release_memory()
+print(before, held, rss())
+"""
+
+
+def test_release_memory_gives_cyclic_garbage_back_to_the_system():
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
+    before, held, after = map(int, out.stdout.split())
+    assert held - before > 50  # MiB of garbage held
+    assert after - before < (held - before) / 3

@@ -228,7 +228,8 @@ class Writer:
 
     The page numbers are the only thing the DOCX takes from a layout (the cached result of every
     contents entry's ``PAGEREF``, and the page count LibreOffice measured), so everything else
-    can be composed before any layout has run (``pipeline.render`` does that in a worker)."""
+    can be composed before any layout has run: ``draft`` packages the composed document with a
+    slot for each number and lets the tree go (``Draft``; ``pipeline.render`` does that in a worker)."""
 
     def __init__(self, doc: d.Document, theme: Theme, pages: PageMap = NO_PAGES, embed_fonts: bool = True,
                  revision: str | None = None):
@@ -648,6 +649,18 @@ class Writer:
         self.pages = pages
         for text, anchor in self.page_numbers:
             text.text = str(pages.get(anchor, "") or "")
+        return self._save()
+
+    def draft(self):
+        """The composed document as a ``Draft``: packaged with a slot for each page number (or, should the
+        document's own text hold what looks like a slot, this writer itself: its ``package`` does the same)."""
+        self.pages = NO_PAGES
+        for n, (text, _) in enumerate(self.page_numbers):
+            text.text = _PAGE_SLOT.format(n)
+        draft = Draft(self._save(), tuple(anchor for _, anchor in self.page_numbers))
+        return draft if draft.slots() == list(range(len(self.page_numbers))) else self
+
+    def _save(self) -> bytes:
         buf = io.BytesIO()
         self.docx.save(buf)
         fonts = docx_fonts.embed(self.s, self.chars) if self.embed_fonts else []
@@ -798,7 +811,7 @@ def _package(data: bytes, w: "Writer", fonts: list[docx_fonts.Embedded]) -> byte
     types.append(etree.Element(f"{{{CT_NS}}}Override", PartName="/customXml/itemProps1.xml",
                                ContentType="application/vnd.openxmlformats-officedocument.customXmlProperties+xml"))
     parts["[Content_Types].xml"] = _xml(types)
-    parts["docProps/app.xml"] = _app_xml(w)
+    parts["docProps/app.xml"] = _app_xml(w.pages)
     parts["docProps/custom.xml"] = _custom_xml(w)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -835,11 +848,11 @@ def _font_table(w: "Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
     return _xml(root)
 
 
-def _app_xml(w: "Writer") -> bytes:
+def _app_xml(page_map: PageMap) -> bytes:
     """Extended properties of this document: the application, and the page count when LibreOffice measured it."""
     from compiler import __version__
 
-    pages = f"<Pages>{w.pages.total}</Pages>" if w.pages.source == "libreoffice" and w.pages.total else ""
+    pages = f"<Pages>{page_map.total}</Pages>" if page_map.source == "libreoffice" and page_map.total else ""
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
             'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
@@ -901,11 +914,16 @@ def normalise_zip(data: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            dst.writestr(zi, src.read(info.filename))
+            dst.writestr(_normal_info(info.filename), src.read(info.filename))
     return out.getvalue()
+
+
+def _normal_info(name: str) -> zipfile.ZipInfo:
+    """A package member's entry as every DOCX of this writer has it (fixed time, attributes, deflate)."""
+    zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    zi.external_attr = 0o644 << 16
+    return zi
 
 
 def write(doc: d.Document, theme: Theme, pages: PageMap = NO_PAGES, embed_fonts: bool = True,
@@ -915,6 +933,43 @@ def write(doc: d.Document, theme: Theme, pages: PageMap = NO_PAGES, embed_fonts:
     return Writer(doc, theme, pages, embed_fonts, revision).write()
 
 
-def compose(doc: d.Document, theme: Theme, embed_fonts: bool = True, revision: str | None = None) -> Writer:
-    """The DOCX of ``doc`` built but for its page numbers: ``.package(pages)`` gives the bytes."""
-    return Writer(doc, theme, NO_PAGES, embed_fonts, revision).compose()
+def compose(doc: d.Document, theme: Theme, embed_fonts: bool = True, revision: str | None = None):
+    """The DOCX of ``doc`` made but for its page numbers: ``.package(pages)`` gives the bytes."""
+    return Writer(doc, theme, NO_PAGES, embed_fonts, revision).compose().draft()
+
+
+# A contents entry's page number in a draft: characters of a private use plane, which no source text
+# brings (no shipped font has them: the glyph check refuses them), with the entry's ordinal between.
+_PAGE_SLOT = "\U000F0000{}\U000F0001"
+_PAGE_SLOT_RE = re.compile("\U000F0000(\\d+)\U000F0001".encode("utf-8"))
+_SLOTTED_PART = "word/document.xml"
+
+
+class Draft:
+    """A DOCX composed but for its page numbers, in little memory: the package as bytes, with a slot
+    where each contents entry's page number goes (``Writer.draft``). ``package`` fills the slots and
+    gives the very bytes ``Writer.write`` gives with the same page map."""
+
+    def __init__(self, data: bytes, anchors: tuple[str, ...]):
+        self.data, self.anchors = data, anchors
+
+    def slots(self) -> list[int]:
+        """The ordinals of the slots in the package, in order."""
+        document = zipfile.ZipFile(io.BytesIO(self.data)).read(_SLOTTED_PART)
+        return [int(m.group(1)) for m in _PAGE_SLOT_RE.finditer(document)]
+
+    def package(self, pages: PageMap) -> bytes:
+        def number(match: re.Match) -> bytes:
+            return str(pages.get(self.anchors[int(match.group(1))], "") or "").encode("ascii")
+
+        src = zipfile.ZipFile(io.BytesIO(self.data))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename == _SLOTTED_PART:
+                    data = _PAGE_SLOT_RE.sub(number, data)
+                elif info.filename == "docProps/app.xml":
+                    data = _app_xml(pages)
+                dst.writestr(_normal_info(info.filename), data)
+        return out.getvalue()
