@@ -3,10 +3,12 @@
 pikepdf copies objects between files and renumbers them; what a merged PDF needs beyond that
 is done here:
 
-* **Base**: the front part's file, so its catalog stays as WeasyPrint wrote it: /Lang, /MarkInfo,
-  /ViewerPreferences (DisplayDocTitle), the XMP metadata (PDF/UA-1 identification), the Info
-  dictionary and the file identifier (the first /ID entry; a release pins it).
-* **Pages**: the body parts' pages are appended in order.
+* **Order**: the body parts and the stamp are merged first (while the front part is still being
+  laid out, see ``pdf_parts.write``), the front part last, its pages put before the body's.
+* **Catalog**: as WeasyPrint wrote the front part's: /Lang, /MarkInfo, /ViewerPreferences
+  (DisplayDocTitle), the XMP metadata (PDF/UA-1 identification), the Info dictionary and the file
+  identifier (the first /ID entry; a release pins it) are the front part's.
+* **Pages**: the body parts' pages are appended in order, the front part's put before them.
 * **Structure tree**: one StructTreeRoot with a single /Document element; WeasyPrint gives it one
   element per page, so the parts' elements are appended in order and re-parented. The ParentTree
   keys of each part are shifted past the previous parts' keys, and each page's /StructParents
@@ -74,19 +76,19 @@ def _outline_entries(pdf) -> list[tuple[str, object, bool]]:
     return entries
 
 
-class _Merger:
-    def __init__(self, front: PartResult):
-        import pikepdf
+class Merger:
+    """``add_body`` each body part in order, ``stamp``, then ``add_front`` and ``finish``."""
 
-        self.pdf = _open(front.pdf)
-        root = self.pdf.Root.StructTreeRoot
-        self.document = root.K[0] if isinstance(root.K, pikepdf.Array) else root.K
-        self.parent_tree = _nums(root.get("/ParentTree"))
-        self.next_key = max((k for k, _ in self.parent_tree), default=-1) + 1
+    def __init__(self):
+        self.pdf = None
+        self.document = None  # the merged /Document structure element
+        self.parent_tree: list[tuple[int, object]] = []
+        self.next_key = 0
         self.dests: dict[str, object] = {}
         self.bookmarks: list[tuple[int, str, object, bool]] = []
-        self.front_dests = self._dests(self.pdf, copy=False)
-        self._add_bookmarks(self.pdf, front, copy=False)
+        self.front_dests: dict[str, object] = {}
+        self.front_pages = 0
+        self.version = "1.7"  # the front part's, at least
 
     def _dests(self, src, copy: bool) -> dict[str, object]:
         import pikepdf
@@ -119,26 +121,54 @@ class _Merger:
             self.bookmarks.append((level, title, dest, closed))
 
     def add_body(self, part: PartResult) -> None:
+        self._add(part, front=False)
+
+    def add_front(self, front: PartResult) -> None:
+        """The front part (title and contents): its pages go first, its catalog becomes the file's."""
+        self._add(front, front=True)
+
+    def _add(self, part: PartResult, front: bool) -> None:
         import pikepdf
 
+        if self.pdf is None:  # the first part is the base; its catalog is replaced by the front's
+            self.pdf = pikepdf.new()
+            self.pdf.Root.StructTreeRoot = self.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot))
+            self.document = self.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document,
+                                                                      P=self.pdf.Root.StructTreeRoot, K=pikepdf.Array()))
+            self.pdf.Root.StructTreeRoot.K = pikepdf.Array([self.document])
         src = _open(part.pdf)
-        first = len(self.pdf.pages)
-        self.pdf.pages.extend(src.pages)
+        if front:
+            self._take_catalog(src)
+            for n, page in enumerate(src.pages):
+                self.pdf.pages.insert(n, page)
+            self.front_pages = len(src.pages)
+            new_pages = self.pdf.pages[:self.front_pages]
+        else:
+            first = len(self.pdf.pages)
+            self.pdf.pages.extend(src.pages)
+            new_pages = self.pdf.pages[first:]
         src_root = src.Root.StructTreeRoot
         src_document = src_root.K[0] if isinstance(src_root.K, pikepdf.Array) else src_root.K
         src_document_copy = self.pdf.copy_foreign(src_document)
         base = self.next_key
-        for page in self.pdf.pages[first:]:
+        for page in new_pages:
             if "/StructParents" in page.obj:
                 page.obj.StructParents = int(page.obj.StructParents) + base
             for annot in page.obj.get("/Annots", pikepdf.Array()):
                 if "/StructParent" in annot:
                     annot.StructParent = int(annot.StructParent) + base
+        kids = []
         for kid in src_document.K:
             copied = self._copy(kid)
             if isinstance(copied, pikepdf.Dictionary):
                 copied.P = self.document
-            self.document.K.append(copied)
+            kids.append(copied)
+        if front:  # the front's elements open the document
+            kids += list(self.document.K)
+            self.document.K = pikepdf.Array(kids)
+        else:
+            for kid in kids:
+                self.document.K.append(kid)
         pairs = _nums(src_root.get("/ParentTree"))
         checked: set = set()
         for key, value in pairs:
@@ -154,9 +184,33 @@ class _Merger:
                 for name, value in src_root[map_name].items():
                     if name not in target:
                         target[name] = self._copy(value)
-        for name, dest in self._dests(src, copy=True).items():
-            self.dests.setdefault(name, dest)
-        self._add_bookmarks(src, part, copy=True)
+        if front:  # its entries' own names only keep WeasyPrint's links: the body's come first (``finish``)
+            self.front_dests = self._dests(src, copy=True)
+            body_bookmarks, self.bookmarks = self.bookmarks, []
+            self._add_bookmarks(src, part, copy=True)
+            self.bookmarks += body_bookmarks
+        else:
+            for name, dest in self._dests(src, copy=True).items():
+                self.dests.setdefault(name, dest)
+            self._add_bookmarks(src, part, copy=True)
+
+    def _take_catalog(self, src) -> None:
+        """The front part's /Lang, /MarkInfo, /ViewerPreferences, XMP metadata, Info, /ID and version."""
+        self.version = max(self.version, src.pdf_version, key=lambda v: tuple(int(n) for n in v.split(".")))
+        import pikepdf
+
+        def take(value):
+            if isinstance(value, (pikepdf.Dictionary, pikepdf.Array)) and not value.is_indirect:
+                value = src.make_indirect(value)  # a direct container of the other file: copied whole
+            return self._copy(value)
+
+        for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata"):
+            if key in src.Root:
+                self.pdf.Root[key] = take(src.Root[key])
+        if "/Info" in src.trailer:
+            self.pdf.trailer.Info = take(src.trailer.Info)
+        if "/ID" in src.trailer:
+            self.pdf.trailer.ID = pikepdf.Array([pikepdf.String(bytes(part)) for part in src.trailer.ID])
 
     def _reparent(self, value, old_document, checked: set) -> None:
         """Elements reached only through the ParentTree whose parent is a part's /Document join the merged one
@@ -173,12 +227,14 @@ class _Merger:
                     break
                 element = parent
 
-    def stamp(self, stamp: PartResult, first_body_page: int) -> None:
-        """Draw each stamp page (as an artifact) on the body page of the same number."""
+    def stamp(self, stamp: PartResult) -> None:
+        """Draw each stamp page (as an artifact) on the body page of the same number (before ``add_front``)."""
         import pikepdf
 
+        if self.front_pages:
+            raise RuntimeError("the stamp goes on the body pages before the front part is added")
         src = _open(stamp.pdf)
-        body = self.pdf.pages[first_body_page:]
+        body = self.pdf.pages
         if len(src.pages) < len(body):
             raise RuntimeError(f"the stamp has {len(src.pages)} pages for {len(body)} body pages")
         for number, (page, stamp_page) in enumerate(zip(body, src.pages), start=1):
@@ -214,7 +270,7 @@ class _Merger:
         self._write_outline()
         self._share_fonts()
         out = io.BytesIO()
-        self.pdf.save(out, deterministic_id=release, fix_metadata_version=False,
+        self.pdf.save(out, deterministic_id=release, fix_metadata_version=False, min_version=self.version,
                       object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
 
@@ -284,17 +340,21 @@ class _Merger:
         self.pdf.Root.Outlines = outlines
 
 
-def merge(front: PartResult, bodies: list[PartResult], stamp: PartResult | None, release: bool = False) -> bytes:
-    """One PDF: the front part's pages, then each body part's, the stamp drawn on the body pages."""
+def prepare() -> None:
+    """Import what the merge uses (called before the layout, so that the import is not on the way at the end)."""
     from compiler.interrupt import deferred
 
-    with deferred():  # an interrupt waits for the C extensions' imports (a half-imported pikepdf is broken)
-        import fontTools.ttLib  # noqa: F401
+    with deferred():  # an interrupt waits for the C extension's import (a half-imported pikepdf is broken)
         import pikepdf  # noqa: F401
-    merger = _Merger(front)
-    first_body_page = len(merger.pdf.pages)
+
+
+def merge(front: PartResult, bodies: list[PartResult], stamp: PartResult | None, release: bool = False) -> bytes:
+    """One PDF: the front part's pages, then each body part's, the stamp drawn on the body pages."""
+    prepare()
+    merger = Merger()
     for body in bodies:
         merger.add_body(body)
     if stamp is not None:
-        merger.stamp(stamp, first_body_page)
+        merger.stamp(stamp)
+    merger.add_front(front)
     return merger.finish(release)

@@ -124,28 +124,30 @@ class Layouts:
 
     def run(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats) -> dict[str, PartResult]:
         """Results by part name: from the cache, else laid out in the workers (longest first)."""
-        results: dict[str, PartResult] = {}
+        return dict(self.results(jobs, cache, stats))
+
+    def results(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats):
+        """``(part name, result)`` as each comes: those in the cache first, then as the workers finish them."""
         todo = []
         for part, args in jobs:
             key = _key(part, *args)
             hit = cache.get(key)
             if hit is not None:
-                results[part.name] = hit
                 stats.cached.append(part.name)
+                yield part.name, hit
             else:
                 todo.append((part, args, key))
         if not todo:
-            return results
+            return
         if self.pool is None:
             self._open(todo[0][1][0], todo[0][0].document)
         # Longest first: the length of the part's rows is a fair measure of its layout time.
         todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
         keys = {part.name: key for part, _, key in todo}
         for name, result in self.pool.run([(part.name, (part, *args)) for part, args, _ in todo]):
-            results[name] = result
             cache.put(keys[name], result)
             stats.laid_out.append(name)
-        return results
+            yield name, result
 
     def close(self) -> None:
         import shutil
@@ -194,15 +196,26 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
     cache = cache or PartCache(None)
     stats = Stats(workers=workers or worker_count())
     layouts = Layouts(stats.workers)
+    pdf_merge.prepare()
+    merger = pdf_merge.Merger()
     try:
         body, results = _bodies(doc, theme, layouts, cache, variant, stats)
         if on_pages is not None:
             on_pages(body.page_map())
         front = parts.front_part(doc, body.page_map())
         stamp = parts.stamp_part(doc, body.total)
-        finishing = layouts.run([(front, (theme, variant, identifier)), (stamp, (theme, None, None))], cache, stats)
+        finishing: dict[str, PartResult] = {}
+        # The stamp is short: once it is in, the body is merged here while a worker lays the front out.
+        for name, result in layouts.results([(stamp, (theme, None, None)), (front, (theme, variant, identifier))],
+                                            cache, stats):
+            finishing[name] = result
+            if name == stamp.name:
+                for part in results:
+                    merger.add_body(part)
+                merger.stamp(result)
     finally:
         layouts.close()
-    data = pdf_merge.merge(finishing[front.name], results, finishing[stamp.name], release=identifier is not None)
+    merger.add_front(finishing[front.name])
+    data = merger.finish(release=identifier is not None)
     cache.prune()
     return data, body.page_map(finishing[front.name].pages), stats
