@@ -522,9 +522,14 @@ class TreeRun:
     pss_kib: int
 
 
-def run_tree(argv: list[str], cwd: Path, env: dict[str, str], prefix: list[str] | None = None) -> TreeRun:
-    """Run to completion; wall time, and the peak sums of RSS and PSS over the whole process tree,
-    sampled from /proc every SAMPLE_S (``ru_maxrss`` of children is a maximum, not a sum)."""
+def run_tree(argv: list[str], cwd: Path, env: dict[str, str], prefix: list[str] | None = None,
+             sample: bool = False) -> TreeRun:
+    """Run to completion; wall time, and with ``sample`` the peak sums of RSS and PSS over the whole
+    process tree, sampled from /proc every SAMPLE_S (``ru_maxrss`` of children is a maximum, not a sum).
+
+    Timed runs are not sampled: reading every process's smaps_rollup 20 times a second costs a
+    good part of one of the two cores (it walks their page tables), and more with more processes,
+    so memory is measured in runs of their own (``measure_parts``)."""
     import threading
 
     peak = [0, 0]
@@ -533,18 +538,20 @@ def run_tree(argv: list[str], cwd: Path, env: dict[str, str], prefix: list[str] 
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = threading.Event()
 
-    def sample():
+    def sampling():
         while not done.is_set():
             rss, pss = _tree_memory(proc.pid)
             peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             done.wait(SAMPLE_S)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sampling, daemon=True)
+    if sample:
+        sampler.start()
     _, stderr = proc.communicate()
     seconds = time.perf_counter() - start
     done.set()
-    sampler.join()
+    if sample:
+        sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:2])} exit {proc.returncode}: {stderr.decode('utf-8', 'replace')[-1500:]}")
     return TreeRun(seconds, peak[0], peak[1])
@@ -569,8 +576,9 @@ def _edited_item(tree: Path) -> Path:
 class Pair:
     key: str
     label: str
-    parts: list[TreeRun] = field(default_factory=list)
+    parts: list[TreeRun] = field(default_factory=list)  # timed runs
     single: list[TreeRun] = field(default_factory=list)
+    memory: tuple[TreeRun, TreeRun] | None = None  # one sampled run each way (by parts, one pass)
     error: str | None = None
 
     def median(self, runs: list[TreeRun]) -> float:
@@ -610,20 +618,27 @@ def measure_parts(followup: str, sources: Path, x10: Path | None, work: Path, en
                 pair.error = "taskset not installed"
                 continue
             n_runs = 1 if pair.key == "x10" else runs
+
+            def by_parts(n: int, sample: bool) -> TreeRun:
+                if pair.key != "edit":
+                    return run_tree(argv, work, fresh_cache(), prefix, sample)
+                item.write_text(original, encoding="utf-8")
+                warm = fresh_cache()
+                run_tree(argv, work, warm)  # fills the cache with the unedited document
+                _touch_status_line(item, original, n)
+                return run_tree(argv, work, warm, sample=sample)
+
             try:
                 for n in range(n_runs):
-                    if pair.key == "edit":
-                        item.write_text(original, encoding="utf-8")
-                        warm = fresh_cache()
-                        run_tree(argv, work, warm)  # fills the cache with the unedited document
-                        _touch_status_line(item, original, n)
-                        pair.parts.append(run_tree(argv, work, warm))
-                    else:
-                        pair.parts.append(run_tree(argv, work, fresh_cache(), prefix))
+                    pair.parts.append(by_parts(n, False))
                     pair.single.append(run_tree(argv + ["--single-pass"], work, fresh_cache(), prefix))
-                    log(f"  run {n + 1}/{n_runs}: by parts {pair.parts[-1].seconds:.2f} s "
-                        f"({pair.parts[-1].rss_kib / 1024:.0f} MiB), one pass {pair.single[-1].seconds:.2f} s "
-                        f"({pair.single[-1].rss_kib / 1024:.0f} MiB)")
+                    log(f"  run {n + 1}/{n_runs}: by parts {pair.parts[-1].seconds:.2f} s, "
+                        f"one pass {pair.single[-1].seconds:.2f} s")
+                if pair.key not in ("cpu1", "cpu2"):
+                    pair.memory = (by_parts(n_runs, True),
+                                   run_tree(argv + ["--single-pass"], work, fresh_cache(), prefix, sample=True))
+                    log(f"  memory run: by parts {pair.memory[0].pss_kib / 1024:.0f} MiB PSS, "
+                        f"one pass {pair.memory[1].pss_kib / 1024:.0f} MiB PSS")
             except RuntimeError as exc:
                 pair.error = str(exc).splitlines()[0][:200]
                 log(f"  FAILED: {exc}")
@@ -644,17 +659,18 @@ def render_parts_table(pairs: list[Pair], typst: tuple[float, float] | None) -> 
             continue
         a, b = p.median(p.parts), p.median(p.single)
         ratio = a / b
-        rss_a, rss_b = max(r.rss_kib for r in p.parts) / 1024, max(r.rss_kib for r in p.single) / 1024
-        pss_a, pss_b = max(r.pss_kib for r in p.parts) / 1024, max(r.pss_kib for r in p.single) / 1024
+        memory = "—"
+        if p.memory is not None:
+            (rss_a, pss_a), (rss_b, pss_b) = ((r.rss_kib / 1024, r.pss_kib / 1024) for r in p.memory)
+            memory = f"{rss_a:,.0f} / {rss_b:,.0f}; {pss_a:,.0f} / {pss_b:,.0f}"
         target, ok = "—", None
         if p.key in PARTS_TARGETS:
             target = f"≤ {PARTS_TARGETS[p.key]}×"
             ok = ratio <= PARTS_TARGETS[p.key]
             if p.key == "x10":
                 target += f", ≤ {TARGET_TREE_MIB} MiB"
-                ok = ok and rss_a <= TARGET_TREE_MIB
-        lines.append(f"| {p.label} | {a:.2f} | {b:.2f} | {ratio:.2f}× | {rss_a:,.0f} / {rss_b:,.0f}; "
-                     f"{pss_a:,.0f} / {pss_b:,.0f} | {target} | {_verdict(ok)} |")
+                ok = ok and p.memory is not None and p.memory[0].rss_kib / 1024 <= TARGET_TREE_MIB
+        lines.append(f"| {p.label} | {a:.2f} | {b:.2f} | {ratio:.2f}× | {memory} | {target} | {_verdict(ok)} |")
     if "cpu1" in by_key and "cpu2" in by_key and by_key["cpu1"].parts and by_key["cpu2"].parts:
         one, two = by_key["cpu1"], by_key["cpu2"]
         lines.append(f"| scaling 1 → 2 cores | 1-core / 2-core time: {one.median(one.parts) / two.median(two.parts):.2f} | "
@@ -692,7 +708,7 @@ def measure_typst(typst_python: str | None, followup: str, sources: Path, work: 
     log("typst on the same content")
     timed = []
     for n in range(runs + 1):
-        r = run_tree([typst_python, "-c", code], folder, env)
+        r = run_tree([typst_python, "-c", code], folder, env, sample=True)  # one small process: sampling costs little
         if n:
             timed.append(r)
             log(f"  run {n}/{runs} {r.seconds:.2f} s")
@@ -809,9 +825,10 @@ def main(argv: list[str] | None = None) -> int:
         pairs = measure_parts(followup, sources, x10, work, env, runs if args.quick else min(runs, 3), args.ministry, log)
         typst = measure_typst(args.typst_python, followup, sources, work, env, runs, log)
         table += ("\n## PDF by parts against `--single-pass`\n\n"
-                  "Each run as a whole process, by parts and with `--single-pass` in turn; memory is the peak of the sum "
-                  f"over the process tree, sampled from /proc every {SAMPLE_S * 1000:.0f} ms (RSS counts the pages the forked "
-                  "workers share with their parent once per process; PSS shares them out). ×10: one run each way. "
+                  "Each run as a whole process, by parts and with `--single-pass` in turn. Memory is measured in one "
+                  "more run each way, not in the timed runs: the peak of the sum over the process tree, sampled from "
+                  f"/proc every {SAMPLE_S * 1000:.0f} ms (RSS counts the pages the forked workers share with their parent "
+                  "once per process; PSS shares them out). ×10: one timed run each way. "
                   "Typst builds the PDF only; followup builds PDF and DOCX.\n\n" + render_parts_table(pairs, typst))
         if typst is not None:
             table += ("\nTypst: `benchmarks/typst_source.py` makes a minimal Typst source of the same content "

@@ -176,3 +176,44 @@ def test_ctrl_c_stops_cleanly(mini, tmp_path):
     assert _get(int(url.rsplit(":", 1)[1]), "/")[0] == 200
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=20) == 0
+
+
+def test_serve_keeps_the_part_cache_warm(mini, tmp_path):
+    """The background builds of ``serve`` use the part cache: after an edit of one item's status,
+    only that item's part is laid out again (one new cache entry; the others are reused)."""
+    import time
+
+    from tests.helpers import read_pdf
+
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    item = mini / ITEM
+    original = item.read_text(encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "compiler", "serve", "--sources", str(mini), "--port", "0",
+                             "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1", FOLLOWUP_CACHE_DIR=str(cache)))
+
+    def built_with(text: str) -> bool:
+        pdf = out / "mini.pdf"
+        try:
+            return pdf.exists() and any(text in page for page in read_pdf(pdf).pages)
+        except Exception:  # being replaced right now
+            return False
+
+    def wait_for(condition, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert proc.poll() is None, "serve stopped"
+            assert time.monotonic() < deadline, "the background build did not come"
+            time.sleep(0.2)
+
+    try:
+        proc.stdout.readline()
+        wait_for(lambda: built_with("甲の一つ目の状況。"))
+        first = {entry.name for entry in cache.glob("*.part")}
+        item.write_text(original.replace("甲の一つ目の状況。", "甲の一つ目の様子。"), encoding="utf-8")  # same length
+        wait_for(lambda: built_with("甲の一つ目の様子。"))
+        second = {entry.name for entry in cache.glob("*.part")}
+    finally:
+        stop_serve(proc)
+    assert len(first) >= 3  # the body parts, the front and the stamp of the first build
+    assert first <= second and len(second - first) == 1
