@@ -346,15 +346,3 @@ def prepare() -> None:
 
     with deferred():  # an interrupt waits for the C extension's import (a half-imported pikepdf is broken)
         import pikepdf  # noqa: F401
-
-
-def merge(front: PartResult, bodies: list[PartResult], stamp: PartResult | None, release: bool = False) -> bytes:
-    """One PDF: the front part's pages, then each body part's, the stamp drawn on the body pages."""
-    prepare()
-    merger = Merger()
-    for body in bodies:
-        merger.add_body(body)
-    if stamp is not None:
-        merger.stamp(stamp)
-    merger.add_front(front)
-    return merger.finish(release)

@@ -1,18 +1,21 @@
 """PDF by parts: lay the document's parts out in worker processes (or take them from the cache), then merge.
 
 The parts come from ``compiler.paging.parts``; each is laid out by the ordinary PDF writer
-(``pdf.layout`` then ``LaidOut.write``), so whatever that writer does is inherited. In order:
+(``pdf.layout`` then ``LaidOut.write``), so whatever that writer does is inherited, except that
+fonts are embedded as stubs that the merge replaces (``part_fonts``). In order:
 
 1. the body parts, in parallel (longest first), each taken from the part cache when its key is there;
 2. the page map follows from their page counts (``parts.BodyPages``): ``on_pages`` receives it
-   (the DOCX worker starts then);
-3. the front part (its contents numbered from the page map) and the stamp (page numbers and the
-   preview mark for every body page), in parallel, cached the same way;
-4. ``pdf_merge.merge`` makes one tagged PDF of them.
+   (the DOCX worker, composing since the start, gets its page numbers then);
+3. the stamp (page numbers and the preview mark for every body page) and the front part (its
+   contents numbered from the page map), in parallel, cached the same way; once the stamp is in,
+   the body is merged (``pdf_merge.Merger``) while the front is still being laid out;
+4. the front part is merged last, and the merged file written.
 
-A worker holds one part at a time and returns bytes; the parent never holds a laid-out document.
-Workers are forked processes (``compiler.workers.Worker``): they die with the build, and a worker that
-dies (e.g. out of memory) has its part laid out in the parent instead.
+The workers (``Layouts``: one ``workers.Pool`` a build) are forked once, after WeasyPrint and the
+fonts are loaded, and lay out one part after another; each returns bytes, so the parent never holds
+a laid-out document. They die with the build, and a worker that dies (e.g. out of memory) has its
+part laid out in the parent instead.
 """
 
 from __future__ import annotations
