@@ -287,3 +287,23 @@ def test_a_preview_by_parts_equals_its_single_pass(mini, tmp_path, monkeypatch):
     assert by_parts == single
     assert len(single) >= 2 and all("経産省" in text for text in single)
     assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")
+
+
+def test_a_preview_without_items_by_parts_is_its_front_part(mini, tmp_path, monkeypatch):
+    """No body part at all (a registered ministry with no rows): the front alone is merged, with its mark.
+    One pass adds a blank numbered page for the empty body; by parts there is no body page to print."""
+    from tests.helpers import pdf_pages
+
+    document = mini / "document.yaml"
+    document.write_text(document.read_text(encoding="utf-8") + "  - name: 総務省\n", encoding="utf-8")
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
+    paths = {}
+    for single_pass in (False, True):
+        built = _pipeline(mini, ministries=("総務省",), single_pass=single_pass)
+        (name, data), = built.files.items()
+        paths[single_pass] = tmp_path / f"{single_pass}.pdf"
+        paths[single_pass].write_bytes(data)
+    by_parts, single = pdf_pages(paths[False]), pdf_pages(paths[True])
+    assert by_parts == single[:len(by_parts)] and all("総務省" in text for text in by_parts)
+    assert len(single) == len(by_parts) + 1 and "目次" not in single[-1]  # one pass: the empty body's page "1"
+    assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")[:len(by_parts)]

@@ -127,15 +127,22 @@ class Merger:
         """The front part (title and contents): its pages go first, its catalog becomes the file's."""
         self._add(front, front=True)
 
+    def _start(self) -> None:
+        """The new file, with an empty structure tree of one /Document (made once, by the first part or stamp)."""
+        import pikepdf
+
+        if self.pdf is not None:
+            return
+        self.pdf = pikepdf.new()
+        self.pdf.Root.StructTreeRoot = self.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot))
+        self.document = self.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document,
+                                                                  P=self.pdf.Root.StructTreeRoot, K=pikepdf.Array()))
+        self.pdf.Root.StructTreeRoot.K = pikepdf.Array([self.document])
+
     def _add(self, part: PartResult, front: bool) -> None:
         import pikepdf
 
-        if self.pdf is None:  # the first part is the base; its catalog is replaced by the front's
-            self.pdf = pikepdf.new()
-            self.pdf.Root.StructTreeRoot = self.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot))
-            self.document = self.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document,
-                                                                      P=self.pdf.Root.StructTreeRoot, K=pikepdf.Array()))
-            self.pdf.Root.StructTreeRoot.K = pikepdf.Array([self.document])
+        self._start()
         src = _open(part.pdf)
         if front:
             self._take_catalog(src)
@@ -233,6 +240,7 @@ class Merger:
 
         if self.front_pages:
             raise RuntimeError("the stamp goes on the body pages before the front part is added")
+        self._start()  # a document without body pages (an empty preview) has nothing to stamp
         src = _open(stamp.pdf)
         body = self.pdf.pages
         if len(src.pages) < len(body):
