@@ -272,17 +272,23 @@ def test_no_cache_inside_the_sources(mini, monkeypatch):
     assert all(stats.cached == [] for stats in built.layout.values())
 
 
+def _preview_both_ways(mini: Path, tmp_path: Path, ministry: str) -> dict[bool, Path]:
+    """The preview of ``ministry`` by parts (key ``False``) and in one pass (``True``), as files."""
+    paths = {}
+    for single_pass in (False, True):
+        built = _pipeline(mini, ministries=(ministry,), single_pass=single_pass)
+        (name, data), = built.files.items()
+        paths[single_pass] = tmp_path / f"{single_pass}.pdf"
+        paths[single_pass].write_bytes(data)
+    return paths
+
+
 def test_a_preview_by_parts_equals_its_single_pass(mini, tmp_path, monkeypatch):
     """The preview's page mark (top of every page) and footers come from the stamp: same text, same pixels."""
     from tests.helpers import pdf_pages
 
     monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
-    paths = {}
-    for single_pass in (False, True):
-        built = _pipeline(mini, ministries=("経産省",), single_pass=single_pass)
-        (name, data), = built.files.items()
-        paths[single_pass] = tmp_path / f"{single_pass}.pdf"
-        paths[single_pass].write_bytes(data)
+    paths = _preview_both_ways(mini, tmp_path, "経産省")
     by_parts, single = pdf_pages(paths[False]), pdf_pages(paths[True])
     assert by_parts == single
     assert len(single) >= 2 and all("経産省" in text for text in single)
@@ -297,12 +303,7 @@ def test_a_preview_without_items_by_parts_is_its_front_part(mini, tmp_path, monk
     document = mini / "document.yaml"
     document.write_text(document.read_text(encoding="utf-8") + "  - name: 総務省\n", encoding="utf-8")
     monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
-    paths = {}
-    for single_pass in (False, True):
-        built = _pipeline(mini, ministries=("総務省",), single_pass=single_pass)
-        (name, data), = built.files.items()
-        paths[single_pass] = tmp_path / f"{single_pass}.pdf"
-        paths[single_pass].write_bytes(data)
+    paths = _preview_both_ways(mini, tmp_path, "総務省")
     by_parts, single = pdf_pages(paths[False]), pdf_pages(paths[True])
     assert by_parts == single[:len(by_parts)] and all("総務省" in text for text in by_parts)
     assert len(single) == len(by_parts) + 1 and "目次" not in single[-1]  # one pass: the empty body's page "1"
