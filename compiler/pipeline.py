@@ -170,7 +170,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
     with ExitStack() as cleanup:
         lo_job = composed = docx_job = None
         if want_docx and (request.libreoffice_pages or request.release):
-            from compiler.paging import libreoffice, NO_PAGES
+            from compiler.paging import NO_PAGES, libreoffice
             from compiler.writers import docx as docx_writer
 
             request.progress("LibreOffice で DOCX のページ番号を測っています")

@@ -97,16 +97,13 @@ class Worker:
             return
         proc, self.proc = self.proc, None
         self.fn = self.args = None
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        proc.close()
-        self.conn.close()
+        _end(proc, self.conn)
         if self.inbox is not None:
             self.inbox.close()
 
 
-def _child_main(conn, parent: int, fn, args, name: str = WORKER_NAME, nice: int = 0) -> None:
+def _become_child(parent: int, name: str) -> None:
+    """What every forked child does first: ignore Ctrl-C, die with ``parent``, take ``name``."""
     import os
 
     from compiler import interrupt
@@ -114,8 +111,14 @@ def _child_main(conn, parent: int, fn, args, name: str = WORKER_NAME, nice: int 
     interrupt.quiet_child()
     interrupt.die_with_parent()
     interrupt.name_process(name)
-    if os.getppid() != parent:  # the parent died before the line above
+    if os.getppid() != parent:  # the parent died before the lines above
         os._exit(1)
+
+
+def _child_main(conn, parent: int, fn, args, name: str = WORKER_NAME, nice: int = 0) -> None:
+    import os
+
+    _become_child(parent, name)
     if nice:
         os.nice(nice)
     try:
@@ -222,13 +225,7 @@ def _end(proc, conn) -> None:
 def _pool_child_main(conn, parent: int, fn, name: str) -> None:
     import os
 
-    from compiler import interrupt
-
-    interrupt.quiet_child()
-    interrupt.die_with_parent()
-    interrupt.name_process(name)
-    if os.getppid() != parent:
-        os._exit(1)
+    _become_child(parent, name)
     while True:
         try:
             args = conn.recv()

@@ -213,10 +213,6 @@ class _Styles:
         _set_fonts(sym.element.get_or_add_rPr(), faces["fallback"].family)
         self.roles["FU Symbol"] = "fallback"
 
-    @property
-    def text_width(self):
-        return Mm(self.s.page.text_width_mm)
-
 
 def toc_bookmarks(doc: d.Document) -> dict[str, str]:
     """TOC anchor → the ``_Toc`` bookmark name written on its heading (for a pager to read pages back)."""
