@@ -44,3 +44,29 @@ def test_the_library_lookup_is_restored_after_loading():
     before = ctypes.util.find_library
     engine.load()
     assert ctypes.util.find_library is before
+
+
+def test_the_lean_user_agent_sheet_prints_the_same_pdf_as_weasyprint_s_own(monkeypatch):
+    """Documents are read with a user-agent sheet that makes no pseudo-element of every element;
+    the PDF it gives is byte for byte the one WeasyPrint's own sheet gives."""
+    from compiler.diagnostics import Diagnostics
+    from compiler.pipeline import compile_sources
+    from compiler.writers import engine, pdf
+    from tests.helpers import MINI
+
+    weasyprint = engine.load()
+    assert engine.HTML is not weasyprint.HTML  # the lean sheet is in use (WeasyPrint's sheet had rules to drop)
+    compiled = compile_sources(MINI, Diagnostics())
+    lean = pdf.write(compiled.document, compiled.theme)
+    monkeypatch.setattr(engine, "HTML", weasyprint.HTML)
+    assert pdf.write(compiled.document, compiled.theme) == lean
+
+
+def test_the_lean_user_agent_sheet_keeps_list_markers_and_drops_note_rules():
+    from compiler.writers import engine
+
+    stock = engine.load().html.UA
+    lean = engine.lean_user_agent(stock)
+    assert "::footnote-call" in stock and "::footnote-call" not in lean and "::note-callback" not in lean
+    assert ":is(li, summary)::marker" in lean
+    assert engine.lean_user_agent("p { color: red }\n") == "p { color: red }\n"  # nothing to drop: unchanged

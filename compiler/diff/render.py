@@ -196,7 +196,7 @@ def pdf(model: Table, theme) -> bytes:
     from compiler.writers import engine
 
     engine.load()
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
     from compiler.theme import LAYOUTS_DIR
@@ -209,5 +209,5 @@ def pdf(model: Table, theme) -> bytes:
         font_config = FontConfiguration()
     css_text = jinja_environment().get_template("diff.css.j2").render(theme=theme)
     css = CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
-    document = HTML(string=html(model), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+    document = engine.HTML(string=html(model), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[css], font_config=font_config, pdf_tags=True)

@@ -206,7 +206,7 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None) -> LaidOut:
     from compiler.writers import engine
 
     engine.load()
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS
 
     from compiler.paging.weasy import page_map
     from compiler.writers import justify, pdf_rows
@@ -224,7 +224,7 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None) -> LaidOut:
         css_text = stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else "")
         css_text += part_stylesheet(part) if part is not None else ""
         css = [CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)]
-        html_document = HTML(string=render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+        html_document = engine.HTML(string=render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
         with pdf_rows.rules(theme.table.row_start_min_lines):
             rendered = html_document.render(stylesheets=css, font_config=font_config)
         return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config if own else None)
