@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from tests.helpers import OFFICIAL, read_pdf
 
@@ -308,3 +309,31 @@ def test_a_preview_without_items_by_parts_is_its_front_part(mini, tmp_path, monk
     assert by_parts == single[:len(by_parts)] and all("総務省" in text for text in by_parts)
     assert len(single) == len(by_parts) + 1 and "目次" not in single[-1]  # one pass: the empty body's page "1"
     assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")[:len(by_parts)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=6), max_size=30))
+def test_the_merged_outline_nests_bookmarks_as_weasyprint_does(levels):
+    """The merge's outline tree (``pdf_merge.outline_tree``) is the one WeasyPrint's own rule makes of
+    the same heading levels, skipped levels included."""
+    from weasyprint.anchors import make_page_bookmark_tree
+    from weasyprint.matrix import Matrix
+
+    from compiler.writers import engine
+    from compiler.writers.pdf_merge import outline_tree
+
+    engine.load()
+
+    class Page:
+        bookmarks = [(level, str(i), (i, 0), "open") for i, level in enumerate(levels)]
+
+    theirs: list = []
+    make_page_bookmark_tree(Page(), [], [theirs], 0, 0, Matrix())
+
+    def weasyprint_shape(tree):  # WeasyPrint's subtrees: (label, (page, x, y), children, state)
+        return [(int(label), weasyprint_shape(children)) for label, _, children, _ in tree]
+
+    def ours(tree):
+        return [(index, ours(children)) for index, children in tree]
+
+    assert ours(outline_tree(levels)) == weasyprint_shape(theirs)

@@ -309,26 +309,15 @@ class Merger:
 
     def _write_outline(self) -> None:
         import pikepdf
-        from weasyprint.anchors import make_page_bookmark_tree
-        from weasyprint.matrix import Matrix
-
-        class _Page:  # WeasyPrint's rule works on pages of (level, label, point, state)
-            def __init__(self, bookmarks):
-                self.bookmarks = bookmarks
-
-        flat = [(level, title, (index, 0), "closed" if closed else "open")
-                for index, (level, title, _, closed) in enumerate(self.bookmarks)]
-        root: list = []
-        make_page_bookmark_tree(_Page(flat), [], [root], 0, 0, Matrix())
-        dests = [dest for _, _, dest, _ in self.bookmarks]
 
         def add(subtrees, parent):
             items, count = [], len(subtrees)
-            for title, (_, x, _), children, state in subtrees:
-                item = self.pdf.make_indirect(pikepdf.Dictionary(Title=pikepdf.String(title), Dest=dests[int(x)]))
+            for index, children in subtrees:
+                _, title, dest, closed = self.bookmarks[index]
+                item = self.pdf.make_indirect(pikepdf.Dictionary(Title=pikepdf.String(title), Dest=dest))
                 kids, kids_count = add(children, item)
-                item.Count = -kids_count if state == "closed" else kids_count
-                count += 0 if state == "closed" else kids_count
+                item.Count = -kids_count if closed else kids_count
+                count += 0 if closed else kids_count
                 if items:
                     item.Prev = items[-1]
                     items[-1].Next = item
@@ -338,6 +327,7 @@ class Merger:
                 items.append(item)
             return items, count
 
+        root = outline_tree([level for level, _, _, _ in self.bookmarks])
         if "/Outlines" in self.pdf.Root:
             del self.pdf.Root.Outlines
         if not root:
@@ -346,6 +336,21 @@ class Merger:
         items, count = add(root, outlines)
         outlines.Count, outlines.First, outlines.Last = count, items[0], items[-1]
         self.pdf.Root.Outlines = outlines
+
+
+def outline_tree(levels: list[int]) -> list[tuple[int, list]]:
+    """Bookmarks by heading level (1 = h1…) as a tree of ``(index, children)``, nested the way WeasyPrint
+    nests them in one pass: a bookmark is a child of the nearest earlier one of a lower level, so a
+    skipped level (an h3 right under an h1) makes no empty level."""
+    root: list = []
+    open_levels: list[tuple[int, list]] = []  # (level, children) from the outermost open bookmark in
+    for index, level in enumerate(levels):
+        while open_levels and open_levels[-1][0] >= level:
+            open_levels.pop()
+        children: list = []
+        (open_levels[-1][1] if open_levels else root).append((index, children))
+        open_levels.append((level, children))
+    return root
 
 
 def prepare() -> None:
