@@ -75,6 +75,14 @@ class Request:
         chosen = PDF_VARIANTS[self.pdf_variant]
         return ("pdf/ua-1" if self.release else None) if chosen == "default" else chosen
 
+    @property
+    def by_parts(self) -> bool:
+        """Whether WeasyPrint lays out by parts (``writers.pdf_parts``): the PDF, or the page estimate of the DOCX."""
+        from compiler.writers.pdf_parts import supports
+
+        estimated_docx = "docx" in self.formats and not (self.release or self.libreoffice_pages)
+        return not self.single_pass and supports(self.variant) and ("pdf" in self.formats or estimated_docx)
+
 
 @dataclass
 class Built:
@@ -153,14 +161,15 @@ DOCX_NICE = 5  # the DOCX worker yields to the PDF layout, which is the longer c
 
 
 def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
-           revision: str | None = None) -> tuple[dict[str, bytes], list[str], object]:
+           revision: str | None = None, layouts=None) -> tuple[dict[str, bytes], list[str], object]:
     """The requested formats of one document, as {suffix: bytes}, notes for the user, and what the
     PDF by parts laid out (``pdf_parts.Stats``, ``None`` in one pass).
 
     The DOCX is composed in a worker from the start, beside the PDF layout; its page numbers
     (WeasyPrint's estimate) are sent to it as soon as the layout has them. Whatever happens
     (an error, an interrupt), the helpers started here are stopped before it returns: the
-    LibreOffice page pass, the DOCX worker and WeasyPrint's temporary font folder."""
+    LibreOffice page pass, the DOCX worker and WeasyPrint's temporary font folder.
+    ``layouts``: the build's ``pdf_parts.Layouts`` (``build`` starts it before reading the sources)."""
     from contextlib import ExitStack
 
     out: dict[str, bytes] = {}
@@ -188,20 +197,20 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
             notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
         from compiler.writers import pdf_parts
 
-        by_parts = not request.single_pass and pdf_parts.supports(request.variant)
-        if want_pdf and not request.single_pass and not by_parts:
+        if want_pdf and not request.single_pass and not request.by_parts:
             notes.append("PDF/A は部分に分けずに一度に組版します（並列組版とキャッシュは使いません）。")
-        if by_parts and (want_pdf or docx_job is not None):
+        if request.by_parts:
             cache = part_cache(request)
             if want_pdf:
                 request.progress(f"PDF を部分ごとに組版しています（{pdf_parts.worker_count()} プロセス）")
                 identifier = doc.output_name.encode() if request.release else None
                 on_pages = docx_job.send if docx_job is not None else None
-                out["pdf"], _, stats = pdf_parts.write(doc, theme, request.variant, identifier, cache, on_pages)
+                out["pdf"], _, stats = pdf_parts.write(doc, theme, request.variant, identifier, cache, on_pages,
+                                                       layouts=layouts)
                 request.progress(f"PDF: {len(stats.laid_out)} 部分を組版し、{len(stats.cached)} 部分はキャッシュを使いました")
             else:
                 request.progress("ページ番号のために PDF の本文を組版しています")
-                docx_job.send(pdf_parts.body_pages(doc, theme, cache))
+                docx_job.send(pdf_parts.body_pages(doc, theme, cache, layouts))
         elif want_pdf or docx_job is not None:
             from compiler.writers import pdf
 
@@ -236,6 +245,19 @@ def build(request: Request, diags: Diagnostics) -> Built:
 
         if release.refuse_unclean(Path(request.sources), diags):
             return built
+    layouts = None
+    if request.by_parts:  # its host loads WeasyPrint and the fonts while the sources are read
+        from compiler.writers import pdf_parts
+
+        layouts = pdf_parts.Layouts(pdf_parts.worker_count()).start()
+    try:
+        return _build(request, diags, built, layouts)
+    finally:
+        if layouts is not None:
+            layouts.close()
+
+
+def _build(request: Request, diags: Diagnostics, built: Built, layouts) -> Built:
     request.progress("原稿を検査しています")
     compiled = compile_sources(request.sources, diags)
     doc, theme = compiled.document, compiled.theme
@@ -254,7 +276,7 @@ def build(request: Request, diags: Diagnostics) -> Built:
     files: dict[str, bytes] = {}
     revision = source_revision(Path(request.sources)) if "docx" in request.formats else None
     for folder, target, stem in targets:
-        rendered, notes, stats = render(target, theme, request, diags, revision)
+        rendered, notes, stats = render(target, theme, request, diags, revision, layouts)
         if diags.has_errors:
             return built
         for suffix, data in rendered.items():

@@ -1,9 +1,10 @@
 """Workers: run one function in a forked child process that dies with the build.
 
 Its one job is the process plumbing shared by the pipeline (the DOCX worker) and the
-PDF by parts (``writers.pdf_parts``): fork, name the child, make it die with its parent,
-hand the result (or the exception) back through a pipe, and fall back to running the
-function here where fork is unavailable or the child died. A worker started with an inbox
+PDF by parts (``writers.pdf_parts``, a ``Pool`` whose host prepares its workers): fork,
+name the child, make it die with its parent, hand the result (or the exception) back
+through a pipe, and fall back to running the function here where fork is unavailable
+or the child died. A worker started with an inbox
 receives one value from its parent while it runs (the DOCX worker composes the document at
 once and gets the page numbers when the layout has them).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o comm)
 PART_WORKER_NAME = "followup-part"  # a worker laying out one part of the PDF (writers.pdf_parts)
+HOST_NAME = "followup-host"  # a pool's host: it prepares, then forks the pool's workers (``Pool``)
 
 
 def release_memory() -> None:
@@ -132,53 +134,61 @@ def _child_main(conn, parent: int, fn, args, name: str = WORKER_NAME, nice: int 
 class Pool:
     """Long-lived forked workers that run ``fn(*args)`` for one job after another.
 
-    Forked once, on the first ``run`` with work to do, so each child starts with what the parent
-    had loaded by then (``Pool`` is made after WeasyPrint and the fonts are loaded). Jobs go to
-    whichever worker is free, in the order given. A worker that dies has its job run here, and the
-    others go on; where fork is unavailable every job runs here. Children die with the parent, like
-    a ``Worker``'s; ``close()`` ends them (idempotent)."""
+    ``start()`` (or the first ``run`` with work to do) forks one host process at once, which runs
+    ``prepare()`` while the parent goes on (``writers.pdf_parts`` loads WeasyPrint and the fonts
+    there while the parent reads the sources), then forks the ``size`` workers from itself, so that
+    each starts with what the host loaded and shares those pages. The parent talks to each worker
+    through its own pipe; jobs go to whichever worker is free, in the order given. A worker that
+    dies has its job run here, and the others go on; where fork is unavailable, or the host could
+    not prepare, every job runs here. The host dies with the parent and the workers with the host
+    (``PR_SET_PDEATHSIG``); ``close()`` ends them all and reaps them (idempotent)."""
 
-    def __init__(self, fn, size: int, name: str = WORKER_NAME):
-        self.fn, self.size, self.name = fn, max(1, size), name
-        self.children: list[tuple[object, object]] = []  # (process, duplex connection)
+    def __init__(self, fn, size: int, name: str = WORKER_NAME, prepare=None):
+        self.fn, self.size, self.name, self.prepare = fn, max(1, size), name, prepare
+        self.children: list = []  # the parent's end of each worker's duplex pipe
+        self.host = None
         self.started = False
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Fork the host now (idempotent)."""
         import gc
         import multiprocessing
         import os
 
+        if self.started:
+            return
         self.started = True
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         ctx = multiprocessing.get_context("fork")
+        pipes = [ctx.Pipe(duplex=True) for _ in range(self.size)]
         gc.collect()
         gc.freeze()  # what the parent holds now is never scanned by a child's collector: its pages stay shared
         try:
-            for _ in range(self.size):
-                mine, theirs = ctx.Pipe(duplex=True)
-                proc = ctx.Process(target=_pool_child_main, args=(theirs, os.getpid(), self.fn, self.name), daemon=True)
-                proc.start()
-                theirs.close()
-                self.children.append((proc, mine))
+            self.host = ctx.Process(target=_host_main, daemon=True,
+                                    args=([theirs for _, theirs in pipes], os.getpid(), self.fn, self.name, self.prepare))
+            self.host.start()
         finally:
             gc.unfreeze()
+        for mine, theirs in pipes:
+            theirs.close()
+            self.children.append(mine)
 
     def run(self, jobs):
         """Yield ``(key, fn(*args))`` for every ``(key, args)`` of ``jobs`` as results come in."""
         from multiprocessing.connection import wait
 
         todo = list(jobs)
-        if todo and not self.started:
-            self._start()
-        idle = [conn for _, conn in self.children]
+        if todo:
+            self.start()
+        idle = list(self.children)
         busy: dict[object, tuple] = {}
         while todo or busy:
             while todo and idle:
                 key, args = todo.pop(0)
                 conn = idle.pop()
                 try:
-                    conn.send(args)
+                    conn.send(args)  # waits while the host is still preparing: the worker reads it once forked
                 except OSError:  # that worker is gone
                     self._drop(conn)
                     todo.insert(0, (key, args))
@@ -202,16 +212,23 @@ class Pool:
                 yield key, value
 
     def _drop(self, conn) -> None:
-        for n, (proc, mine) in enumerate(self.children):
-            if mine is conn:
-                del self.children[n]
-                _end(proc, mine)
-                return
+        if conn in self.children:
+            self.children.remove(conn)
+            conn.close()
 
     def close(self) -> None:
+        import signal
+
         children, self.children = self.children, []
-        for proc, conn in children:
-            _end(proc, conn)
+        for conn in children:
+            conn.close()
+        host, self.host = self.host, None
+        if host is None:
+            return
+        if host.is_alive():
+            host.terminate()  # the host kills its workers and reaps them (``_host_main``)
+            host.join(10)
+        _end(host, None)
 
 
 def _end(proc, conn) -> None:
@@ -219,7 +236,54 @@ def _end(proc, conn) -> None:
         proc.kill()
     proc.join()
     proc.close()
-    conn.close()
+    if conn is not None:
+        conn.close()
+
+
+def _host_main(conns, parent: int, fn, name: str, prepare) -> None:
+    """The pool's host: prepare, fork one worker per pipe, then wait for them. On SIGTERM it kills
+    them first; either way it reaps them all before it exits."""
+    import gc
+    import os
+    import signal
+
+    _become_child(parent, HOST_NAME)
+    if prepare is not None:
+        try:
+            prepare()
+        except Exception:  # the workers' pipes close: the parent runs every job itself
+            os._exit(1)
+    gc.collect()
+    gc.freeze()  # the workers share what the host prepared
+    host, pids = os.getpid(), []
+    for mine in conns:
+        pid = os.fork()
+        if pid == 0:
+            for other in conns:
+                if other is not mine:
+                    other.close()
+            try:
+                _pool_child_main(mine, host, fn, name)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    for conn in conns:
+        conn.close()
+
+    def stop(signum, frame):
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    os._exit(0)
 
 
 def _pool_child_main(conn, parent: int, fn, name: str) -> None:

@@ -73,6 +73,55 @@ def test_closing_a_pool_ends_its_children():
         assert not os.path.exists(f"/proc/{pid}")
 
 
+_prepared_by: int | None = None  # set by ``_prepare`` in the pool's host
+
+
+def _prepare(signal_file: str) -> None:
+    """Record the host's pid, after waiting (at most 30 s) for the parent to create ``signal_file``."""
+    global _prepared_by
+    deadline = time.monotonic() + 30
+    while not os.path.exists(signal_file) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _prepared_by = os.getpid() if os.path.exists(signal_file) else -1
+
+
+def _prepared_and_pid(n: int) -> tuple[int | None, int]:
+    time.sleep(0.02)
+    return _prepared_by, os.getpid()
+
+
+def test_workers_start_with_what_their_host_prepared_while_the_parent_went_on(tmp_path):
+    import functools
+
+    signal_file = tmp_path / "parent-went-on"
+    pool = Pool(_prepared_and_pid, 2, prepare=functools.partial(_prepare, str(signal_file)))
+    try:
+        pool.start()
+        signal_file.touch()  # only reached if start() did not wait for the host to prepare
+        results = dict(pool.run([(n, (n,)) for n in range(6)]))
+    finally:
+        pool.close()
+    hosts = {host for host, _ in results.values()}
+    workers = {pid for _, pid in results.values()}
+    assert len(hosts) == 1 and hosts.pop() not in (None, -1, os.getpid())  # one host, which saw the parent go on
+    assert len(workers) == 2 and os.getpid() not in workers
+    assert _prepared_by is None  # the parent prepared nothing
+
+
+def _cannot_prepare() -> None:
+    raise RuntimeError("no fonts")
+
+
+def test_when_the_host_cannot_prepare_every_job_runs_in_the_parent():
+    pool = Pool(_pid_and_square, 2, prepare=_cannot_prepare)
+    try:
+        results = dict(pool.run([(n, (n,)) for n in range(4)]))
+    finally:
+        pool.close()
+    assert {n: square for n, (_, square) in results.items()} == {n: n * n for n in range(4)}
+    assert {pid for pid, _ in results.values()} == {os.getpid()}
+
+
 def _compose_then_wait(prefix: str, receive) -> str:
     composed = f"{prefix}:{os.getpid()}"  # done before the value arrives
     return f"{composed}:{receive()}"

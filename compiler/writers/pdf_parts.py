@@ -12,10 +12,11 @@ fonts are embedded as stubs that the merge replaces (``part_fonts``). In order:
    the body is merged (``pdf_merge.Merger``) while the front is still being laid out;
 4. the front part is merged last, and the merged file written.
 
-The workers (``Layouts``: one ``workers.Pool`` a build) are forked once, after WeasyPrint and the
-fonts are loaded, and lay out one part after another; each returns bytes, so the parent never holds
-a laid-out document. They die with the build, and a worker that dies (e.g. out of memory) has its
-part laid out in the parent instead.
+The workers (``Layouts``: one ``workers.Pool`` a build, started by the pipeline before it reads the
+sources) are forked by a host process once it has loaded WeasyPrint and the fonts, and lay out one
+part after another; each returns bytes, so the parent never holds a laid-out document (nor loads
+WeasyPrint). They die with the build, and a worker that dies (e.g. out of memory) has its part laid
+out in the parent instead.
 """
 
 from __future__ import annotations
@@ -95,35 +96,58 @@ def _key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes 
     return part_key(render_html(part.document, part=part), stylesheet(theme), part_stylesheet(part), variant, identifier)
 
 
-class Layouts:
-    """One build's layout machinery, made on first need and ended by ``close``.
+def _warm_up_part() -> parts.Part:
+    """A stamp page of an empty document with a preview mark: laying it out loads every font."""
+    from datetime import datetime
 
-    In order: WeasyPrint is imported, one font configuration is made and its fonts loaded by
-    laying out one empty page (in a scratch folder that ``close`` removes whatever happens, so an
-    interrupted build leaves no font copies behind), then the workers are forked (``workers.Pool``).
-    Every worker, and the parent, lays its parts out with that same font configuration: the fonts
-    are copied, registered with fontconfig and opened once per build instead of once per part."""
+    from compiler.document import Labels
+
+    empty = Document(title="", as_of="", author="", output_name="warm-up", labels=Labels("", "", "", "", ""),
+                     created=datetime(2000, 1, 1), pillars=(), toc=(), preview="プレビュー")
+    return parts.stamp_part(empty, 1)
+
+
+def _prepare(scratch: str) -> None:
+    """In the pool's host, before it forks the workers: import WeasyPrint, make the build's one font
+    configuration (its font copies in ``scratch``) and load its fonts."""
+    import tempfile
+
+    from compiler.theme import load_theme
+    from compiler.writers import pdf
+
+    global _fonts
+    tempfile.tempdir = scratch  # WeasyPrint's font copies go there; the parent removes the folder
+    _fonts = pdf.fonts()
+    lay_out(_warm_up_part(), load_theme(), None, None)
+
+
+class Layouts:
+    """One build's layout machinery: a ``workers.Pool`` whose host prepares the workers (``_prepare``).
+
+    ``start()`` forks the host at once, so WeasyPrint is imported and the fonts loaded while the
+    parent still reads and checks the sources; the host then forks the workers, and every worker
+    lays its parts out with that one font configuration: the fonts are copied, registered with
+    fontconfig and opened once per build instead of once per part. The font copies go to a scratch
+    folder that ``close`` removes whatever happens, so an interrupted build leaves none behind. A
+    part whose worker died is laid out in the parent, with fonts of its own."""
 
     def __init__(self, size: int):
         self.size = size
         self.pool = None
         self.scratch: str | None = None
 
-    def _open(self, theme: Theme, document: Document) -> None:
+    def start(self) -> "Layouts":
+        """Fork the pool's host now (idempotent)."""
+        import functools
         import tempfile
 
         from compiler.workers import PART_WORKER_NAME, Pool
-        from compiler.writers import pdf
 
-        global _fonts
-        self.scratch = tempfile.mkdtemp(prefix="followup-parts-")
-        previous, tempfile.tempdir = tempfile.tempdir, self.scratch  # WeasyPrint's font copies go there
-        try:
-            _fonts = pdf.fonts()
-            lay_out(parts.stamp_part(document, 1), theme, None, None)  # registers and opens every font
-        finally:
-            tempfile.tempdir = previous
-        self.pool = Pool(lay_out, self.size, name=PART_WORKER_NAME)
+        if self.pool is None:
+            self.scratch = tempfile.mkdtemp(prefix="followup-parts-")
+            self.pool = Pool(lay_out, self.size, name=PART_WORKER_NAME, prepare=functools.partial(_prepare, self.scratch))
+            self.pool.start()
+        return self
 
     def run(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats) -> dict[str, PartResult]:
         """Results by part name: from the cache, else laid out in the workers (longest first)."""
@@ -142,8 +166,7 @@ class Layouts:
                 todo.append((part, args, key))
         if not todo:
             return
-        if self.pool is None:
-            self._open(todo[0][1][0], todo[0][0].document)
+        self.start()
         # Longest first: the length of the part's rows is a fair measure of its layout time.
         todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
         keys = {part.name: key for part, _, key in todo}
@@ -155,14 +178,9 @@ class Layouts:
     def close(self) -> None:
         import shutil
 
-        from compiler.writers import pdf
-
-        global _fonts
         if self.pool is not None:
             self.pool.close()
-        if _fonts is not None:
-            pdf.close_fonts(_fonts)
-            _fonts = None
+            self.pool = None
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
@@ -176,29 +194,34 @@ def _bodies(doc: Document, theme: Theme, layouts: Layouts, cache: PartCache, var
     return parts.BodyPages(tuple(r.pages for r in results), tuple(r.anchors for r in results)), results
 
 
-def body_pages(doc: Document, theme: Theme, cache: PartCache | None = None) -> PageMap:
-    """The page map of ``doc``'s body, laid out by parts (or taken from ``cache``)."""
-    stats = Stats(workers=worker_count())
-    layouts = Layouts(stats.workers)
+def body_pages(doc: Document, theme: Theme, cache: PartCache | None = None, layouts: Layouts | None = None) -> PageMap:
+    """The page map of ``doc``'s body, laid out by parts (or taken from ``cache``); ``layouts``: the
+    build's, started early (by default one of its own)."""
+    own = layouts is None
+    layouts = layouts or Layouts(worker_count())
     try:
-        return _bodies(doc, theme, layouts, cache or PartCache(None), None, stats)[0].page_map()
+        return _bodies(doc, theme, layouts, cache or PartCache(None), None, Stats(workers=layouts.size))[0].page_map()
     finally:
-        layouts.close()
+        if own:
+            layouts.close()
 
 
 def write(doc: Document, theme: Theme, variant: str | None = None, identifier: bytes | None = None,
           cache: PartCache | None = None, on_pages: Callable[[PageMap], None] | None = None,
-          workers: int | None = None) -> tuple[bytes, PageMap, Stats]:
+          workers: int | None = None, layouts: Layouts | None = None) -> tuple[bytes, PageMap, Stats]:
     """The PDF of ``doc`` laid out by parts, its page map, and what was laid out or reused.
 
-    ``on_pages`` receives the page map as soon as the body is laid out (before the front part)."""
+    ``on_pages`` receives the page map as soon as the body is laid out (before the front part).
+    ``layouts``: the build's, started early and closed by the caller (by default one of its own,
+    with ``workers`` processes)."""
     from compiler.writers import pdf_merge
 
     if not supports(variant):
         raise ValueError(f"PDF variant {variant!r} is made in one pass only")
     cache = cache or PartCache(None)
-    stats = Stats(workers=workers or worker_count())
-    layouts = Layouts(stats.workers)
+    own = layouts is None
+    layouts = layouts or Layouts(workers or worker_count())
+    stats = Stats(workers=layouts.size)
     pdf_merge.prepare()
     merger = pdf_merge.Merger()
     try:
@@ -217,7 +240,8 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
                     merger.add_body(part)
                 merger.stamp(result)
     finally:
-        layouts.close()
+        if own:
+            layouts.close()
     merger.add_front(finishing[front.name])
     data = merger.finish(release=identifier is not None)
     cache.prune()
