@@ -174,8 +174,11 @@ class Pool:
             theirs.close()
             self.children.append(mine)
 
-    def run(self, jobs):
-        """Yield ``(key, fn(*args))`` for every ``(key, args)`` of ``jobs`` as results come in."""
+    def run(self, jobs, last: bool = False):
+        """Yield ``(key, fn(*args))`` for every ``(key, args)`` of ``jobs`` as results come in.
+
+        ``last``: no job follows these; each worker ends as soon as nothing is left for it, so that
+        its memory is given back while the others finish (the pool has no worker left after it)."""
         from multiprocessing.connection import wait
 
         todo = list(jobs)
@@ -206,14 +209,24 @@ class Pool:
                     self._drop(conn)
                     yield key, self.fn(*args)
                     continue
-                idle.append(conn)
+                if last and not todo:
+                    self._drop(conn, stop=True)  # nothing left for it
+                else:
+                    idle.append(conn)
                 if not ok:
                     raise value
                 yield key, value
 
-    def _drop(self, conn) -> None:
+    def _drop(self, conn, stop: bool = False) -> None:
+        """Forget a worker; ``stop``: tell it to exit first. (Closing the pipe alone is not enough:
+        a process forked from the parent later, like the DOCX worker, holds a copy of its end.)"""
         if conn in self.children:
             self.children.remove(conn)
+            if stop:
+                try:
+                    conn.send(None)
+                except OSError:
+                    pass
             conn.close()
 
     def close(self) -> None:
@@ -221,7 +234,7 @@ class Pool:
 
         children, self.children = self.children, []
         for conn in children:
-            conn.close()
+            conn.close()  # the host, stopped below, ends its workers
         host, self.host = self.host, None
         if host is None:
             return
@@ -294,6 +307,8 @@ def _pool_child_main(conn, parent: int, fn, name: str) -> None:
         try:
             args = conn.recv()
         except (EOFError, OSError):  # the parent closed the pool
+            os._exit(0)
+        if args is None:  # the parent has nothing more for this worker
             os._exit(0)
         try:
             reply = (True, fn(*args))

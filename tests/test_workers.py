@@ -122,6 +122,39 @@ def test_when_the_host_cannot_prepare_every_job_runs_in_the_parent():
     assert {pid for pid, _ in results.values()} == {os.getpid()}
 
 
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # exited, not yet reaped
+    except FileNotFoundError:
+        return True
+
+
+def test_in_a_last_run_a_worker_with_nothing_left_ends_while_the_others_work():
+    """Even with a process forked later holding copies of the pipes (as the DOCX worker does)."""
+    pool = Pool(_pid_after, 2)
+    pool.start()
+    bystander = Worker(time.sleep, 5)  # forked after the pool: it holds the parent's ends of its pipes
+    try:
+        results = pool.run([("slow", (3.0,)), ("quick", (0.0,))], last=True)
+        key, quick = next(results)
+        assert key == "quick"
+        deadline = time.monotonic() + 2.5  # well before the slow job ends
+        while not _gone(quick) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _gone(quick)
+        key, slow = next(results)
+        assert key == "slow" and slow != quick
+    finally:
+        pool.close()
+        bystander.stop()
+
+
 def _compose_then_wait(prefix: str, receive) -> str:
     composed = f"{prefix}:{os.getpid()}"  # done before the value arrives
     return f"{composed}:{receive()}"

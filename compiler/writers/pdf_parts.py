@@ -153,8 +153,9 @@ class Layouts:
         """Results by part name: from the cache, else laid out in the workers (longest first)."""
         return dict(self.results(jobs, cache, stats))
 
-    def results(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats):
-        """``(part name, result)`` as each comes: those in the cache first, then as the workers finish them."""
+    def results(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats, last: bool = False):
+        """``(part name, result)`` as each comes: those in the cache first, then as the workers finish them.
+        ``last``: no layout follows, and each worker ends once it has nothing left to do (``close`` follows)."""
         todo = []
         for part, args in jobs:
             key = _key(part, *args)
@@ -170,12 +171,13 @@ class Layouts:
         # Longest first: the length of the part's rows is a fair measure of its layout time.
         todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
         keys = {part.name: key for part, _, key in todo}
-        for name, result in self.pool.run([(part.name, (part, *args)) for part, args, _ in todo]):
+        for name, result in self.pool.run([(part.name, (part, *args)) for part, args, _ in todo], last=last):
             cache.put(keys[name], result)
             stats.laid_out.append(name)
             yield name, result
 
     def close(self) -> None:
+        """End the workers and their host, and remove the scratch folder (idempotent; a later layout starts them again)."""
         import shutil
 
         if self.pool is not None:
@@ -194,26 +196,29 @@ def _bodies(doc: Document, theme: Theme, layouts: Layouts, cache: PartCache, var
     return parts.BodyPages(tuple(r.pages for r in results), tuple(r.anchors for r in results)), results
 
 
-def body_pages(doc: Document, theme: Theme, cache: PartCache | None = None, layouts: Layouts | None = None) -> PageMap:
-    """The page map of ``doc``'s body, laid out by parts (or taken from ``cache``); ``layouts``: the
-    build's, started early (by default one of its own)."""
+def body_pages(doc: Document, theme: Theme, cache: PartCache | None = None, layouts: Layouts | None = None,
+               keep_workers: bool = False) -> PageMap:
+    """The page map of ``doc``'s body, laid out by parts (or taken from ``cache``); ``layouts`` and
+    ``keep_workers`` as for ``write``."""
     own = layouts is None
     layouts = layouts or Layouts(worker_count())
     try:
         return _bodies(doc, theme, layouts, cache or PartCache(None), None, Stats(workers=layouts.size))[0].page_map()
     finally:
-        if own:
+        if own or not keep_workers:
             layouts.close()
 
 
 def write(doc: Document, theme: Theme, variant: str | None = None, identifier: bytes | None = None,
           cache: PartCache | None = None, on_pages: Callable[[PageMap], None] | None = None,
-          workers: int | None = None, layouts: Layouts | None = None) -> tuple[bytes, PageMap, Stats]:
+          workers: int | None = None, layouts: Layouts | None = None,
+          keep_workers: bool = False) -> tuple[bytes, PageMap, Stats]:
     """The PDF of ``doc`` laid out by parts, its page map, and what was laid out or reused.
 
     ``on_pages`` receives the page map as soon as the body is laid out (before the front part).
-    ``layouts``: the build's, started early and closed by the caller (by default one of its own,
-    with ``workers`` processes)."""
+    ``layouts``: the build's, started early (by default one of its own, with ``workers`` processes).
+    Its workers are ended once the last part is in, so that their memory is gone before the merge
+    needs its own, unless ``keep_workers`` (the caller has more documents for them)."""
     from compiler.writers import pdf_merge
 
     if not supports(variant):
@@ -233,14 +238,14 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
         finishing: dict[str, PartResult] = {}
         # The stamp is short: once it is in, the body is merged here while a worker lays the front out.
         for name, result in layouts.results([(stamp, (theme, None, None)), (front, (theme, variant, identifier))],
-                                            cache, stats):
+                                            cache, stats, last=own or not keep_workers):
             finishing[name] = result
             if name == stamp.name:
                 for part in results:
                     merger.add_body(part)
                 merger.stamp(result)
     finally:
-        if own:
+        if own or not keep_workers:
             layouts.close()
     merger.add_front(finishing[front.name])
     data = merger.finish(release=identifier is not None)
