@@ -157,12 +157,6 @@ def _docx_when_paged(doc: Document, theme: Theme, embed_fonts: bool, revision: s
     return draft.package(receive())
 
 
-# The DOCX worker's priority. At 5 it was starved while the part workers ran, so a large document's
-# composed tree (130 MiB for ×10) lived on beside the two largest parts; at 0 it is gone before they
-# peak, and the official build's wall time is the same (paired runs: 1.01×, 0.84–1.09).
-DOCX_NICE = 0
-
-
 def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
            revision: str | None = None, layouts=None, keep_workers: bool = False) -> tuple[dict[str, bytes], list[str], object]:
     """The requested formats of one document, as {suffix: bytes}, notes for the user, and what the
@@ -196,7 +190,9 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
                 return {}, notes, stats
             cleanup.callback(lo_job.stop)
         elif want_docx:
-            docx_job = Worker(_docx_when_paged, doc, theme, request.embed_fonts, revision, inbox=True, nice=DOCX_NICE)
+            # At normal priority: at a lower one it was starved by the part workers, so a large document's
+            # composed tree (130 MiB for ×10) lived on beside the two largest parts, for no gain in wall time.
+            docx_job = Worker(_docx_when_paged, doc, theme, request.embed_fonts, revision, inbox=True)
             cleanup.callback(docx_job.stop)
             notes.append("DOCX の目次のページ番号は PDF の組版から取った推定値です（--libreoffice-pages または --release で確定します）。")
         from compiler.writers import pdf_parts

@@ -38,11 +38,9 @@ class Worker:
     (e.g. out of memory), ``fn`` runs here instead.
 
     ``inbox=True``: ``fn`` gets one more argument, ``receive()``, which waits
-    for the value the parent passes to ``send`` (sent once, before ``result``).
-    ``nice``: the child lowers its own priority by that much, so that it runs
-    mostly while the CPUs would otherwise be idle."""
+    for the value the parent passes to ``send`` (sent once, before ``result``)."""
 
-    def __init__(self, fn, *args, name: str = WORKER_NAME, inbox: bool = False, nice: int = 0):
+    def __init__(self, fn, *args, name: str = WORKER_NAME, inbox: bool = False):
         import multiprocessing
         import os
 
@@ -58,7 +56,7 @@ class Worker:
         if inbox:
             inbox_end, self.inbox = ctx.Pipe(duplex=False)
             child_args = (*args, inbox_end.recv)
-        self.proc = ctx.Process(target=_child_main, args=(child_end, os.getpid(), fn, child_args, name, nice),
+        self.proc = ctx.Process(target=_child_main, args=(child_end, os.getpid(), fn, child_args, name),
                                 daemon=True)
         self.proc.start()
         child_end.close()
@@ -117,12 +115,8 @@ def _become_child(parent: int, name: str) -> None:
         os._exit(1)
 
 
-def _child_main(conn, parent: int, fn, args, name: str = WORKER_NAME, nice: int = 0) -> None:
-    import os
-
+def _child_main(conn, parent: int, fn, args, name: str = WORKER_NAME) -> None:
     _become_child(parent, name)
-    if nice:
-        os.nice(nice)
     try:
         conn.send((True, fn(*args)))
     except Exception as exc:  # the parent re-raises it

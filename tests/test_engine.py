@@ -70,3 +70,26 @@ def test_the_lean_user_agent_sheet_keeps_list_markers_and_drops_note_rules():
     assert "::footnote-call" in stock and "::footnote-call" not in lean and "::note-callback" not in lean
     assert ":is(li, summary)::marker" in lean
     assert engine.lean_user_agent("p { color: red }\n") == "p { color: red }\n"  # nothing to drop: unchanged
+
+
+_PARENT_PROBE = """
+import sys
+from pathlib import Path
+from compiler.diagnostics import Diagnostics
+from compiler.pipeline import Request, build
+built = build(Request(sources=Path(sys.argv[1])), Diagnostics())
+assert built.files, "nothing was built"
+print("weasyprint" in sys.modules)
+"""
+
+
+def test_a_build_by_parts_leaves_weasyprint_to_its_workers(tmp_path):
+    """The pool's host imports WeasyPrint while the parent reads the sources; the parent (the merge
+    included) never imports it."""
+    from tests.helpers import MINI
+
+    env = dict(os.environ, FOLLOWUP_CACHE_DIR="")
+    out = subprocess.run([sys.executable, "-c", _PARENT_PROBE, str(MINI)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False"]

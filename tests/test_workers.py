@@ -182,17 +182,6 @@ def test_an_inbox_worker_that_dies_is_run_here_with_the_value_sent():
     assert worker.result() == "here:7"
 
 
-def _niceness(receive) -> int:
-    return os.nice(0)
-
-
-def test_a_nice_worker_runs_at_a_lower_priority():
-    own = os.nice(0)
-    worker = Worker(_niceness, inbox=True, nice=5)
-    worker.send(None)
-    assert worker.result() == min(own + 5, 19)
-
-
 _MEMORY_PROBE = """
 import gc, sys
 from compiler.workers import release_memory

@@ -193,21 +193,20 @@ def pdf(model: Table, theme) -> bytes:
     """The table as a PDF with the report's theme and fonts (fonts/ and layouts/ only are fetched)."""
     import logging
 
-    from compiler.writers import engine
-
-    engine.load()
-    from weasyprint import CSS
-    from weasyprint.text.fonts import FontConfiguration
-
     from compiler.theme import LAYOUTS_DIR
+    from compiler.writers import engine
     from compiler.writers.html import jinja_environment
-    from compiler.writers.pdf import project_fonts_only, safe_fetcher
+    from compiler.writers.pdf import close_fonts, fonts, safe_fetcher
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = safe_fetcher()
-    with project_fonts_only():  # like the report: no font of the host can be a fallback
-        font_config = FontConfiguration()
-    css_text = jinja_environment().get_template("diff.css.j2").render(theme=theme)
-    css = CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
-    document = engine.HTML(string=html(model), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=[css], font_config=font_config, pdf_tags=True)
+    font_config = fonts()  # like the report: no font of the host can be a fallback
+    try:
+        from weasyprint import CSS
+
+        css_text = jinja_environment().get_template("diff.css.j2").render(theme=theme)
+        css = CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)
+        document = engine.HTML(string=html(model), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+        return document.write_pdf(stylesheets=[css], font_config=font_config, pdf_tags=True)
+    finally:
+        close_fonts(font_config)

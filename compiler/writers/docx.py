@@ -231,6 +231,7 @@ class Writer:
                  revision: str | None = None):
         self.src, self.s, self.pages = doc, theme, pages
         self.page_numbers: list[tuple[object, str]] = []  # (w:t of a PAGEREF's cached result, anchor)
+        self._sizes: dict[str, float] = {}  # paragraph style → font size in points (``_size``)
         self.embed_fonts, self.revision = embed_fonts, revision
         self.docx = new_docx()
         self.bookmark_ids = {e.anchor: n for n, e in enumerate(doc.toc, 1)}
@@ -527,7 +528,7 @@ class Writer:
 
     def _size(self, style: str) -> float:
         """The font size of paragraph style ``style`` in points (its own or inherited), looked up once."""
-        sizes = self.__dict__.setdefault("_sizes", {})
+        sizes = self._sizes
         if style not in sizes:
             st, sizes[style] = self.docx.styles[style], self.s.text.size_pt
             while st is not None:

@@ -98,7 +98,7 @@ def covered(file: str):
 
 
 def covers(file: str, char: str) -> bool:
-    return ord(char) in _metrics(file)[0]
+    return ord(char) in covered(file)
 
 
 def _cache_file(file: str, chars: frozenset[str]) -> Path:

@@ -194,13 +194,14 @@ def _memoize_page_references() -> None:
     pydyf.PDF._followup_memo = True
 
 
-def layout(doc: Document, theme: Theme, part=None, font_config=None) -> LaidOut:
+def layout(doc: Document, theme: Theme, part=None, font_config=None, html: str | None = None) -> LaidOut:
     """Lay ``doc`` out with the theme's stylesheet (fonts/ and layouts/ only).
 
     ``part`` (a ``compiler.paging.parts.Part``): lay out only that part of the document, with the part's
     additions to the stylesheet (``html.part_stylesheet``); see ``compiler.writers.pdf_parts``.
     ``font_config``: a WeasyPrint ``FontConfiguration`` made by ``fonts()`` and kept by the caller
-    for several layouts (its fonts are loaded once); by default each layout has its own."""
+    for several layouts (its fonts are loaded once); by default each layout has its own.
+    ``html``: ``html.render_html(doc, part=part)``, when the caller has it already."""
     import logging
 
     from compiler.writers import engine
@@ -224,7 +225,7 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None) -> LaidOut:
         css_text = stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else "")
         css_text += part_stylesheet(part) if part is not None else ""
         css = [CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)]
-        html_document = engine.HTML(string=render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
+        html_document = engine.HTML(string=html if html is not None else render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
         with pdf_rows.rules(theme.table.row_start_min_lines):
             rendered = html_document.render(stylesheets=css, font_config=font_config)
         return LaidOut(rendered, html_document, page_map(rendered, doc.body_anchor), font_config if own else None)

@@ -17,8 +17,8 @@ is done here:
   pass) into one sorted name tree. The contents' links name their targets, so they resolve to
   headings in other parts. (The front part gives each contents entry's target name to the entry
   itself, only so that WeasyPrint keeps its link; those destinations are replaced.)
-* **Outline**: rebuilt from all parts' entries and bookmark levels with WeasyPrint's own
-  hierarchy rule, so it equals the outline of one pass.
+* **Outline**: rebuilt from all parts' entries and bookmark levels, nested by the rule WeasyPrint
+  nests them by in one pass (``outline_tree``), so it equals the outline of one pass.
 * **Fonts**: each part embeds a stub of every shipped font it uses (``part_fonts``): the font's
   file and the glyphs used. The stubs of one font are replaced by one program, the shipped file
   subset once to every part's glyphs, so the merged file carries each font program once.
@@ -203,8 +203,9 @@ class Merger:
 
     def _take_catalog(self, src) -> None:
         """The front part's /Lang, /MarkInfo, /ViewerPreferences, XMP metadata, Info, /ID and version."""
-        self.version = max(self.version, src.pdf_version, key=lambda v: tuple(int(n) for n in v.split(".")))
         import pikepdf
+
+        self.version = max(self.version, src.pdf_version, key=lambda v: tuple(int(n) for n in v.split(".")))
 
         def take(value):
             if isinstance(value, (pikepdf.Dictionary, pikepdf.Array)) and not value.is_indirect:
@@ -290,18 +291,19 @@ class Merger:
 
         from compiler.writers import part_fonts
 
-        streams: dict[str, dict] = {}  # font name → {stream objgen: stub stream}
+        stubs: dict[str, dict] = {}  # font name → {stream objgen: stub bytes}
         users: dict[str, list] = {}  # font name → the CIDFonts that embed a stub of it
         for obj in self.pdf.objects:
             if (isinstance(obj, pikepdf.Dictionary) and obj.get("/Subtype") == "/CIDFontType2"
                     and "/FontFile2" in obj.get("/FontDescriptor", {})):
                 stream = obj.FontDescriptor.FontFile2
-                if part_fonts.is_stub(stream.read_bytes()):
+                data = stream.read_bytes()
+                if part_fonts.is_stub(data):
                     name = str(obj.FontDescriptor.FontName)
-                    streams.setdefault(name, {})[stream.objgen] = stream
+                    stubs.setdefault(name, {})[stream.objgen] = data
                     users.setdefault(name, []).append(obj)
-        for name in sorted(streams):
-            program = part_fonts.program([streams[name][key].read_bytes() for key in sorted(streams[name])])
+        for name in sorted(stubs):
+            program = part_fonts.program([stubs[name][key] for key in sorted(stubs[name])])
             shared = pikepdf.Stream(self.pdf, program)
             shared.Length1 = len(program)
             for cid_font in users[name]:

@@ -65,14 +65,16 @@ class Stats:
 _fonts = None  # the build's one font configuration (``Layouts``): loaded before the workers fork
 
 
-def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> PartResult:
-    """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a worker)."""
+def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None,
+            html: str | None = None) -> PartResult:
+    """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a worker);
+    ``html``: the part's page, when the caller already rendered it (for its cache key)."""
     import gc
 
     from compiler.workers import release_memory
     from compiler.writers import part_fonts, pdf
 
-    laid = pdf.layout(part.document, theme, part=part, font_config=_fonts)
+    laid = pdf.layout(part.document, theme, part=part, font_config=_fonts, html=html)
     try:
         gc.collect()  # the layout's cyclic garbage goes before the PDF is written (a lower peak: -15 % on a large part)
         with part_fonts.stubs():  # the merge subsets each font once (``part_fonts``)
@@ -90,10 +92,12 @@ def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: byt
         release_memory()  # a worker lives on: the next part starts from what is live, not from this one's peak
 
 
-def _key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> str:
+def _page_and_key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> tuple[str, str]:
+    """The part's HTML page and its cache key (the page goes to the worker, which need not render it again)."""
     from compiler.writers.html import part_stylesheet, render_html, stylesheet
 
-    return part_key(render_html(part.document, part=part), stylesheet(theme), part_stylesheet(part), variant, identifier)
+    html = render_html(part.document, part=part)
+    return html, part_key(html, stylesheet(theme), part_stylesheet(part), variant, identifier)
 
 
 def _warm_up_part() -> parts.Part:
@@ -158,13 +162,13 @@ class Layouts:
         ``last``: no layout follows, and each worker ends once it has nothing left to do (``close`` follows)."""
         todo = []
         for part, args in jobs:
-            key = _key(part, *args)
+            html, key = _page_and_key(part, *args)
             hit = cache.get(key)
             if hit is not None:
                 stats.cached.append(part.name)
                 yield part.name, hit
             else:
-                todo.append((part, args, key))
+                todo.append((part, (*args, html), key))
         if not todo:
             return
         self.start()
