@@ -171,26 +171,20 @@ class Pool:
     def run(self, jobs, last: bool = False):
         """Yield ``(key, fn(*args))`` for every ``(key, args)`` of ``jobs`` as results come in.
 
-        ``last``: no job follows these; each worker ends as soon as nothing is left for it, so that
-        its memory is given back while the others finish (the pool has no worker left after it)."""
+        ``jobs``, when a list, is the queue itself: jobs are taken from its front, and the caller may
+        add to it between results. A worker that brings a result is given its next job before the
+        result is handed out. ``last``: no job follows these; each worker ends as soon as nothing is
+        left for it, so that its memory is given back while the others finish (the pool has no
+        worker left after it)."""
         from multiprocessing.connection import wait
 
-        todo = list(jobs)
+        todo = jobs if isinstance(jobs, list) else list(jobs)
         if todo:
             self.start()
         idle = list(self.children)
         busy: dict[object, tuple] = {}
         while todo or busy:
-            while todo and idle:
-                key, args = todo.pop(0)
-                conn = idle.pop()
-                try:
-                    conn.send(args)  # waits while the host is still preparing: the worker reads it once forked
-                except OSError:  # that worker is gone
-                    self._drop(conn)
-                    todo.insert(0, (key, args))
-                    continue
-                busy[conn] = (key, args)
+            self._dispatch(todo, idle, busy)
             if not busy:  # no worker left (or none could start): the rest runs here
                 key, args = todo.pop(0)
                 yield key, self.fn(*args)
@@ -207,9 +201,23 @@ class Pool:
                     self._drop(conn, stop=True)  # nothing left for it
                 else:
                     idle.append(conn)
+                    self._dispatch(todo, idle, busy)
                 if not ok:
                     raise value
                 yield key, value
+
+    def _dispatch(self, todo: list, idle: list, busy: dict) -> None:
+        """Give the idle workers the jobs at the front of ``todo``."""
+        while todo and idle:
+            key, args = todo.pop(0)
+            conn = idle.pop()
+            try:
+                conn.send(args)  # waits while the host is still preparing: the worker reads it once forked
+            except OSError:  # that worker is gone
+                self._drop(conn)
+                todo.insert(0, (key, args))
+                continue
+            busy[conn] = (key, args)
 
     def _drop(self, conn, stop: bool = False) -> None:
         """Forget a worker; ``stop``: tell it to exit first. (Closing the pipe alone is not enough:

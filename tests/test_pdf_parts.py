@@ -257,7 +257,7 @@ def test_builds_reuse_the_cache_and_single_pass_or_pdf_a_do_not_use_it(mini, tmp
     monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
     first = _pipeline(mini)
     (name, stats), = first.layout.items()
-    assert name.endswith(".pdf") and stats.cached == [] and {"front", "stamp", "body-1"} <= set(stats.laid_out)
+    assert name.endswith(".pdf") and stats.cached == [] and {"front", "stamp-1", "body-1"} <= set(stats.laid_out)
     again = _pipeline(mini)
     assert again.layout[name].laid_out == [] and sorted(again.layout[name].cached) == sorted(stats.laid_out)
     assert again.files[name][:4] == b"%PDF"
@@ -293,6 +293,40 @@ def test_a_preview_by_parts_equals_its_single_pass(mini, tmp_path, monkeypatch):
     by_parts, single = pdf_pages(paths[False]), pdf_pages(paths[True])
     assert by_parts == single
     assert len(single) >= 2 and all("経産省" in text for text in single)
+    assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")
+
+
+def test_the_stamp_runs_start_at_fixed_pages_and_the_last_comes_with_the_total(monkeypatch):
+    from compiler.paging import parts
+
+    monkeypatch.setattr(parts, "STAMP_PAGES", 10)
+    assert parts.stamp_runs(9, 0) == []
+    assert parts.stamp_runs(25, 0) == [(1, 10), (11, 10)]
+    assert parts.stamp_runs(25, 20) == []
+    assert parts.stamp_runs(25, 20, total=True) == [(21, 5)]
+    assert parts.stamp_runs(30, 20, total=True) == [(21, 10)]
+    assert parts.stamp_runs(0, 0, total=True) == []
+
+
+def test_a_stamp_laid_out_in_many_runs_numbers_every_page_as_one_pass(mini, tmp_path, monkeypatch):
+    """The stamp in runs of one page (each queued as soon as the body is known to reach it): every
+    footer number and preview mark is where one pass puts it."""
+    from compiler.paging import parts
+    from tests.helpers import pdf_pages
+
+    monkeypatch.setenv("FOLLOWUP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(parts, "STAMP_PAGES", 1)
+    paths = {}
+    for single_pass in (False, True):
+        built = _pipeline(mini, ministries=("経産省",), single_pass=single_pass)
+        (name, data), = built.files.items()
+        paths[single_pass] = tmp_path / f"{single_pass}.pdf"
+        paths[single_pass].write_bytes(data)
+        if not single_pass:
+            (stats,) = built.layout.values()
+    by_parts = pdf_pages(paths[False])
+    assert len([name for name in stats.laid_out if name.startswith("stamp-")]) >= 2
+    assert by_parts == pdf_pages(paths[True])
     assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")
 
 

@@ -28,6 +28,23 @@ def test_a_pool_runs_every_job_in_few_long_lived_children():
     assert {pid for pid, _ in again.values()} <= pids  # the same children serve the next run
 
 
+def test_jobs_added_to_the_queue_while_results_come_in_are_run_before_those_waiting():
+    """The queue is the caller's list: what is put at its front between results is taken next."""
+    pool = Pool(_pid_and_square, 1)
+    queue = [(n, (n,)) for n in range(4)]
+    order = []
+    try:
+        for key, (_, square) in pool.run(queue):
+            order.append(key)
+            assert square == key * key
+            if key == 0:
+                queue.insert(0, (100, (100,)))
+    finally:
+        pool.close()
+    # job 1 went to the worker before job 0's result was handed out; the added job comes next
+    assert order == [0, 1, 100, 2, 3]
+
+
 def _fail_on_three(n: int) -> int:
     if n == 3:
         raise ValueError("three")

@@ -11,7 +11,8 @@ A PDF laid out by parts (``compiler.writers.pdf_parts``) is made of:
   of every anchor is known (``page_of``): the contents carry their page numbers as text;
 * the **stamp**: one empty page per body page carrying only the page furniture of the stylesheet's
   ``@page`` rules (page numbers, a preview's mark), drawn onto the body pages when they are merged,
-  so that a body part never depends on the page number it starts at.
+  so that a body part never depends on the page number it starts at. It is laid out in runs of
+  ``STAMP_PAGES`` pages (``stamp_runs``), each as soon as the body is known to reach its last page.
 
 Only the splitting and the page arithmetic live here; what a part prints is the HTML writer's
 (``document.html.j2`` and ``parts.css.j2`` read a ``Part``).
@@ -29,12 +30,13 @@ from compiler.paging import PageMap
 class Part:
     """One part: which document it shows and what the template prints of it."""
 
-    name: str  # "front", "body-3", "stamp": for logs and counters
+    name: str  # "front", "body-3", "stamp-33": for logs and counters
     document: Document
     front: bool = False
     body: bool = False
     heading_of: str | None = None  # anchor of the pillar whose heading opens this body part
-    stamp_pages: int = 0
+    stamp_pages: int = 0  # stamp: how many pages of furniture, for body pages ``stamp_first`` on
+    stamp_first: int = 1
     toc_pages: tuple[tuple[str, int], ...] = ()  # front: anchor → printed page
     _pages: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -97,6 +99,24 @@ def front_part(doc: Document, pages: PageMap) -> Part:
     return Part("front", replace(doc, pillars=()), front=True, toc_pages=toc_pages)
 
 
-def stamp_part(doc: Document, body_pages: int) -> Part:
-    """One page of page furniture per body page (numbered 1…``body_pages``, like the body's pages)."""
-    return Part("stamp", replace(doc, pillars=(), toc=()), stamp_pages=body_pages)
+STAMP_PAGES = 32  # body pages a stamp part serves: the stamp of a long body is laid out a run at a time
+
+
+def stamp_part(doc: Document, first: int, count: int) -> Part:
+    """One page of page furniture for each of the body pages ``first``…``first + count - 1`` (numbered
+    like them): a run of the stamp can be laid out as soon as the body is known to be that long."""
+    return Part(f"stamp-{first}", replace(doc, pillars=(), toc=()), stamp_first=first, stamp_pages=count)
+
+
+def stamp_runs(known: int, queued: int, total: bool = False) -> list[tuple[int, int]]:
+    """``(first, count)`` of the stamp runs to lay out next: the body has at least ``known`` pages
+    (exactly that many when ``total``), and runs up to page ``queued`` are already laid out or under
+    way. Runs start at 1, 1 + ``STAMP_PAGES``…, so that a longer or shorter body reuses the runs
+    before its last one from the cache; only a ``total`` gives the last, shorter run."""
+    runs = []
+    while queued + STAMP_PAGES <= known:
+        runs.append((queued + 1, STAMP_PAGES))
+        queued += STAMP_PAGES
+    if total and queued < known:
+        runs.append((queued + 1, known - queued))
+    return runs

@@ -207,8 +207,6 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None, html: str |
     from compiler.writers import engine
 
     engine.load()
-    from weasyprint import CSS
-
     from compiler.paging.weasy import page_map
     from compiler.writers import justify, pdf_rows
     from compiler.writers.html import part_stylesheet, render_html, stylesheet
@@ -224,7 +222,7 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None, html: str |
     try:
         css_text = stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else "")
         css_text += part_stylesheet(part) if part is not None else ""
-        css = [CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config, url_fetcher=fetcher)]
+        css = [_stylesheet(css_text, font_config, fetcher, shared=not own)]
         html_document = engine.HTML(string=html if html is not None else render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
         with pdf_rows.rules(theme.table.row_start_min_lines):
             rendered = html_document.render(stylesheets=css, font_config=font_config)
@@ -233,6 +231,19 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None, html: str |
         if own:
             close_fonts(font_config)
         raise
+
+
+def _stylesheet(css_text: str, font_config, fetcher, shared: bool):
+    """The parsed stylesheet; with a ``shared`` font configuration (several layouts, e.g. the parts of a
+    build), parsed once per text and kept on that configuration, which holds the fonts its
+    ``@font-face`` rules registered (WeasyPrint only reads a stylesheet while it lays out)."""
+    from weasyprint import CSS
+
+    sheets = font_config.__dict__.setdefault("_followup_sheets", {}) if shared else {}
+    if css_text not in sheets:
+        sheets[css_text] = CSS(string=css_text, base_url=str(LAYOUTS_DIR) + "/", font_config=font_config,
+                               url_fetcher=fetcher)
+    return sheets[css_text]
 
 
 def fonts():

@@ -3,18 +3,20 @@
 pikepdf copies objects between files and renumbers them; what a merged PDF needs beyond that
 is done here:
 
-* **Order**: the body parts and the stamp are merged first (while the front part is still being
-  laid out, see ``pdf_parts.write``), the front part last, its pages put before the body's.
+* **Order**: every part's pages go before those already merged: the body parts from the last to
+  the first (each as soon as the parts after it are in, while the others are still being laid out,
+  see ``pdf_parts.write``), then the stamp's pages are drawn on the body, then the front part.
+  The order of the calls is fixed whatever order the parts are laid out in, so the bytes are too.
 * **Catalog**: as WeasyPrint wrote the front part's: /Lang, /MarkInfo, /ViewerPreferences
   (DisplayDocTitle), the XMP metadata (PDF/UA-1 identification), the Info dictionary and the file
   identifier (the first /ID entry; a release pins it) are the front part's.
 * **Pages**: the body parts' pages are appended in order, the front part's put before them.
 * **Structure tree**: one StructTreeRoot with a single /Document element; WeasyPrint gives it one
-  element per page, so the parts' elements are appended in order and re-parented. The ParentTree
+  element per page, so each part's elements are put before those already merged and re-parented. The ParentTree
   keys of each part are shifted past the previous parts' keys, and each page's /StructParents
   and each annotation's /StructParent with them. /RoleMap and /ClassMap are merged.
-* **Named destinations**: the body parts' /Dests are merged (the first of a name wins, as in one
-  pass) into one sorted name tree. The contents' links name their targets, so they resolve to
+* **Named destinations**: the body parts' /Dests are merged (the first of a name in the document
+  wins, as in one pass) into one sorted name tree. The contents' links name their targets, so they resolve to
   headings in other parts. (The front part gives each contents entry's target name to the entry
   itself, only so that WeasyPrint keeps its link; those destinations are replaced.)
 * **Outline**: rebuilt from all parts' entries and bookmark levels, nested by the rule WeasyPrint
@@ -77,7 +79,8 @@ def _outline_entries(pdf) -> list[tuple[str, object, bool]]:
 
 
 class Merger:
-    """``add_body`` each body part in order, ``stamp``, then ``add_front`` and ``finish``."""
+    """``add_body`` each body part from the last to the first, ``stamp`` each run of stamp pages, then
+    ``add_front`` and ``finish``."""
 
     def __init__(self):
         self.pdf = None
@@ -121,6 +124,9 @@ class Merger:
             self.bookmarks.append((level, title, dest, closed))
 
     def add_body(self, part: PartResult) -> None:
+        """A body part: its pages go before those of the body parts already added (which follow it)."""
+        if self.front_pages:
+            raise RuntimeError("the body parts go in before the front part")
         self._add(part, front=False)
 
     def add_front(self, front: PartResult) -> None:
@@ -146,14 +152,10 @@ class Merger:
         src = _open(part.pdf)
         if front:
             self._take_catalog(src)
-            for n, page in enumerate(src.pages):
-                self.pdf.pages.insert(n, page)
             self.front_pages = len(src.pages)
-            new_pages = self.pdf.pages[:self.front_pages]
-        else:
-            first = len(self.pdf.pages)
-            self.pdf.pages.extend(src.pages)
-            new_pages = self.pdf.pages[first:]
+        for n, page in enumerate(src.pages):
+            self.pdf.pages.insert(n, page)
+        new_pages = self.pdf.pages[:len(src.pages)]
         src_root = src.Root.StructTreeRoot
         src_document = src_root.K[0] if isinstance(src_root.K, pikepdf.Array) else src_root.K
         src_document_copy = self.pdf.copy_foreign(src_document)
@@ -170,12 +172,7 @@ class Merger:
             if isinstance(copied, pikepdf.Dictionary):
                 copied.P = self.document
             kids.append(copied)
-        if front:  # the front's elements open the document
-            kids += list(self.document.K)
-            self.document.K = pikepdf.Array(kids)
-        else:
-            for kid in kids:
-                self.document.K.append(kid)
+        self.document.K = pikepdf.Array(kids + list(self.document.K))  # this part's elements come first
         pairs = _nums(src_root.get("/ParentTree"))
         checked: set = set()
         for key, value in pairs:
@@ -193,13 +190,11 @@ class Merger:
                         target[name] = self._copy(value)
         if front:  # its entries' own names only keep WeasyPrint's links: the body's come first (``finish``)
             self.front_dests = self._dests(src, copy=True)
-            body_bookmarks, self.bookmarks = self.bookmarks, []
-            self._add_bookmarks(src, part, copy=True)
-            self.bookmarks += body_bookmarks
-        else:
-            for name, dest in self._dests(src, copy=True).items():
-                self.dests.setdefault(name, dest)
-            self._add_bookmarks(src, part, copy=True)
+        else:  # this part comes before the parts already in: its destination of a name wins
+            self.dests.update(self._dests(src, copy=True))
+        later, self.bookmarks = self.bookmarks, []
+        self._add_bookmarks(src, part, copy=True)
+        self.bookmarks += later
 
     def _take_catalog(self, src) -> None:
         """The front part's /Lang, /MarkInfo, /ViewerPreferences, XMP metadata, Info, /ID and version."""
@@ -235,18 +230,19 @@ class Merger:
                     break
                 element = parent
 
-    def stamp(self, stamp: PartResult) -> None:
-        """Draw each stamp page (as an artifact) on the body page of the same number (before ``add_front``)."""
+    def stamp(self, stamp: PartResult, first: int = 1) -> None:
+        """Draw each stamp page (as an artifact) on the body page of the same number, the stamp's first page
+        on body page ``first`` (after the last body part, before ``add_front``)."""
         import pikepdf
 
         if self.front_pages:
             raise RuntimeError("the stamp goes on the body pages before the front part is added")
-        self._start()  # a document without body pages (an empty preview) has nothing to stamp
+        self._start()
         src = _open(stamp.pdf)
-        body = self.pdf.pages
-        if len(src.pages) < len(body):
-            raise RuntimeError(f"the stamp has {len(src.pages)} pages for {len(body)} body pages")
-        for number, (page, stamp_page) in enumerate(zip(body, src.pages), start=1):
+        body = self.pdf.pages[first - 1:first - 1 + stamp.pages]
+        if len(src.pages) != stamp.pages or len(body) != stamp.pages:
+            raise RuntimeError(f"a stamp of {len(src.pages)} pages from page {first} for {len(self.pdf.pages)} body pages")
+        for number, (page, stamp_page) in enumerate(zip(body, src.pages), start=first):
             # Only the drawing: the stamp's own marked content (tags) is dropped, the whole is one artifact.
             operations = [op for op in pikepdf.parse_content_stream(stamp_page)
                           if str(op.operator) not in ("BDC", "BMC", "EMC", "MP", "DP")]

@@ -4,13 +4,15 @@ The parts come from ``compiler.paging.parts``; each is laid out by the ordinary 
 (``pdf.layout`` then ``LaidOut.write``), so whatever that writer does is inherited, except that
 fonts are embedded as stubs that the merge replaces (``part_fonts``). In order:
 
-1. the body parts, in parallel (longest first), each taken from the part cache when its key is there;
+1. the body parts, in parallel (longest first), each taken from the part cache when its key is there.
+   Meanwhile the parent merges them (``pdf_merge.Merger``) from the last one back, each once the
+   parts after it are in, and as soon as the parts in are known to make ``STAMP_PAGES`` more pages,
+   the stamp of those pages (page numbers, the preview mark) goes to the next free worker;
 2. the page map follows from their page counts (``parts.BodyPages``): ``on_pages`` receives it
    (the DOCX worker, composing since the start, gets its page numbers then);
-3. the stamp (page numbers and the preview mark for every body page) and the front part (its
-   contents numbered from the page map), in parallel, cached the same way; once the stamp is in,
-   the body is merged (``pdf_merge.Merger``) while the front is still being laid out;
-4. the front part is merged last, and the merged file written.
+3. the front part (its contents numbered from the page map) and the stamp of the last pages, in
+   parallel, cached the same way;
+4. the stamps are drawn on the body, the front part is merged last, and the merged file written.
 
 The workers (``Layouts``: one ``workers.Pool`` a build, started by the pipeline before it reads the
 sources) are forked by a host process once it has loaded WeasyPrint and the fonts, and lay out one
@@ -108,7 +110,7 @@ def _warm_up_part() -> parts.Part:
 
     empty = Document(title="", as_of="", author="", output_name="warm-up", labels=Labels("", "", "", "", ""),
                      created=datetime(2000, 1, 1), pillars=(), toc=(), preview="プレビュー")
-    return parts.stamp_part(empty, 1)
+    return parts.stamp_part(empty, 1, 1)
 
 
 def _prepare(scratch: str) -> None:
@@ -155,30 +157,9 @@ class Layouts:
 
     def run(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats) -> dict[str, PartResult]:
         """Results by part name: from the cache, else laid out in the workers (longest first)."""
-        return dict(self.results(jobs, cache, stats))
-
-    def results(self, jobs: list[tuple[parts.Part, tuple]], cache: PartCache, stats: Stats, last: bool = False):
-        """``(part name, result)`` as each comes: those in the cache first, then as the workers finish them.
-        ``last``: no layout follows, and each worker ends once it has nothing left to do (``close`` follows)."""
-        todo = []
-        for part, args in jobs:
-            html, key = _page_and_key(part, *args)
-            hit = cache.get(key)
-            if hit is not None:
-                stats.cached.append(part.name)
-                yield part.name, hit
-            else:
-                todo.append((part, (*args, html), key))
-        if not todo:
-            return
-        self.start()
-        # Longest first: the length of the part's rows is a fair measure of its layout time.
-        todo.sort(key=lambda job: -sum(len(p.rows) for pl in job[0].document.pillars for p in pl.policies))
-        keys = {part.name: key for part, _, key in todo}
-        for name, result in self.pool.run([(part.name, (part, *args)) for part, args, _ in todo], last=last):
-            cache.put(keys[name], result)
-            stats.laid_out.append(name)
-            yield name, result
+        batch = Batch(self, cache, stats)
+        batch.add(jobs)
+        return dict(batch)
 
     def close(self) -> None:
         """End the workers and their host, and remove the scratch folder (idempotent; a later layout starts them again)."""
@@ -190,6 +171,54 @@ class Layouts:
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+
+
+class Batch:
+    """Parts to lay out with a build's ``Layouts``, to which parts can be added while the results come in.
+
+    Iterating gives ``(part name, result)`` as each comes: those in the cache at once, the others as
+    the workers finish them. ``add`` may be called between results; what it adds is laid out with
+    the rest. ``last``: no layout follows, and each worker ends once it has nothing left to do."""
+
+    def __init__(self, layouts: Layouts, cache: PartCache, stats: Stats, last: bool = False):
+        from collections import deque
+
+        self.layouts, self.cache, self.stats, self.last = layouts, cache, stats, last
+        self.ready: deque = deque()  # (name, result) from the cache, not yet handed out
+        self.todo: list = []  # the pool's queue: (name, args), taken from its front
+        self.cache_keys: dict[str, str] = {}
+
+    def add(self, jobs: list[tuple[parts.Part, tuple]], first: bool = False) -> None:
+        """Look ``jobs`` up in the cache, and queue the others: longest first (the length of a part's rows
+        is a fair measure of its layout time), or, with ``first``, before everything still waiting."""
+        todo = []
+        for part, args in jobs:
+            html, key = _page_and_key(part, *args)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cached.append(part.name)
+                self.ready.append((part.name, hit))
+            else:
+                self.cache_keys[part.name] = key
+                todo.append((part.name, (part, *args, html)))
+        if first:
+            self.todo[0:0] = todo
+        else:
+            self.todo += sorted(todo, key=lambda job: -sum(len(p.rows) for pl in job[1][0].document.pillars
+                                                           for p in pl.policies))
+
+    def __iter__(self):
+        while self.ready or self.todo:
+            while self.ready:
+                yield self.ready.popleft()
+            if self.todo:
+                self.layouts.start()
+                for name, result in self.layouts.pool.run(self.todo, last=self.last):  # sees what ``add`` queues
+                    self.cache.put(self.cache_keys[name], result)
+                    self.stats.laid_out.append(name)
+                    yield name, result
+                    while self.ready:
+                        yield self.ready.popleft()
 
 
 def _bodies(doc: Document, theme: Theme, layouts: Layouts, cache: PartCache, variant: str | None,
@@ -233,25 +262,44 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
     stats = Stats(workers=layouts.size)
     pdf_merge.prepare()
     merger = pdf_merge.Merger()
+    bodies = parts.body_parts(doc)
+    results: dict[str, PartResult] = {}
+    stamps: list[tuple[int, PartResult]] = []  # (first body page, stamp run)
     try:
-        body, results = _bodies(doc, theme, layouts, cache, variant, stats)
+        batch = Batch(layouts, cache, stats)
+        batch.add([(part, (theme, variant, None)) for part in bodies])
+        queued = merged = 0  # stamp pages under way; body parts merged (the last ones)
+        for name, result in batch:
+            if not name.startswith("body-"):  # a run of the stamp
+                stamps.append((int(name.rpartition("-")[2]), result))
+                continue
+            results[name] = result
+            while merged < len(bodies) and bodies[-1 - merged].name in results:
+                merger.add_body(results[bodies[-1 - merged].name])
+                merged += 1
+            runs = parts.stamp_runs(sum(r.pages for r in results.values()), queued)
+            batch.add([(parts.stamp_part(doc, first, count), (theme, None, None)) for first, count in runs], first=True)
+            queued = runs[-1][0] + runs[-1][1] - 1 if runs else queued
+        body = parts.BodyPages(tuple(results[p.name].pages for p in bodies), tuple(results[p.name].anchors for p in bodies))
         if on_pages is not None:
             on_pages(body.page_map())
         front = parts.front_part(doc, body.page_map())
-        stamp = parts.stamp_part(doc, body.total)
-        finishing: dict[str, PartResult] = {}
-        # The stamp is short: once it is in, the body is merged here while a worker lays the front out.
-        for name, result in layouts.results([(stamp, (theme, None, None)), (front, (theme, variant, identifier))],
-                                            cache, stats, last=own or not keep_workers):
-            finishing[name] = result
-            if name == stamp.name:
-                for part in results:
-                    merger.add_body(part)
-                merger.stamp(result)
+        finishing = Batch(layouts, cache, stats, last=own or not keep_workers)
+        finishing.add([(front, (theme, variant, identifier))])
+        finishing.add([(parts.stamp_part(doc, first, count), (theme, None, None))
+                       for first, count in parts.stamp_runs(body.total, queued, total=True)])
+        front_result = None
+        for name, result in finishing:
+            if name == front.name:
+                front_result = result
+            else:
+                stamps.append((int(name.rpartition("-")[2]), result))
     finally:
         if own or not keep_workers:
             layouts.close()
-    merger.add_front(finishing[front.name])
+    for first, stamp in sorted(stamps, key=lambda run: run[0]):
+        merger.stamp(stamp, first)
+    merger.add_front(front_result)
     data = merger.finish(release=identifier is not None)
     cache.prune()
-    return data, body.page_map(finishing[front.name].pages), stats
+    return data, body.page_map(front_result.pages), stats
