@@ -159,6 +159,14 @@ def test_one_structure_tree_with_renumbered_parent_tree(built):
                 assert values[int(annot.StructParent)].S == "/Link"
         for kid in document.K:
             assert kid.P.objgen == document.objgen
+        marked = [e for value in values.values() for e in (value if isinstance(value, pikepdf.Array) else [value])]
+        assert len(marked) > len(pdf.pages)
+        for element in marked:  # every marked element hangs below the one /Document
+            chain = []
+            while "/P" in element and len(chain) < 50:
+                element = element.P
+                chain.append(element.objgen)
+            assert document.objgen in chain and chain[-1] == root.objgen
         assert str(pdf.Root.Lang) == "ja" and pdf.Root.MarkInfo.Marked and pdf.Root.ViewerPreferences.DisplayDocTitle
         assert "pdfuaid" in pdf.Root.Metadata.read_bytes().decode()
         assert bytes(pdf.trailer.ID[0]) == IDENTIFIER

@@ -4,17 +4,17 @@ pikepdf copies objects between files and renumbers them; what a merged PDF needs
 is done here:
 
 * **Order**: every part's pages go before those already merged: the body parts from the last to
-  the first (each as soon as the parts after it are in, while the others are still being laid out,
-  see ``pdf_parts.write``), then the stamp's pages are drawn on the body, then the front part.
-  The order of the calls is fixed whatever order the parts are laid out in, so the bytes are too.
+  the first (while the front part is still being laid out, see ``pdf_parts.write``), then the
+  stamp's pages are drawn on the body, then the front part.
 * **Catalog**: as WeasyPrint wrote the front part's: /Lang, /MarkInfo, /ViewerPreferences
   (DisplayDocTitle), the XMP metadata (PDF/UA-1 identification), the Info dictionary and the file
   identifier (the first /ID entry; a release pins it) are the front part's.
-* **Pages**: the body parts' pages are appended in order, the front part's put before them.
+* **Pages**: each part's pages are put before those of the parts merged before it.
 * **Structure tree**: one StructTreeRoot with a single /Document element; WeasyPrint gives it one
-  element per page, so each part's elements are put before those already merged and re-parented. The ParentTree
-  keys of each part are shifted past the previous parts' keys, and each page's /StructParents
-  and each annotation's /StructParent with them. /RoleMap and /ClassMap are merged.
+  element per page, so each part's elements are put before those already merged and re-parented
+  (every other element of a part hangs below them). The ParentTree keys of each part are
+  shifted past the previous parts' keys, and each page's /StructParents and each annotation's
+  /StructParent with them. /RoleMap and /ClassMap are merged.
 * **Named destinations**: the body parts' /Dests are merged (the first of a name in the document
   wins, as in one pass) into one sorted name tree. The contents' links name their targets, so they resolve to
   headings in other parts. (The front part gives each contents entry's target name to the entry
@@ -23,7 +23,8 @@ is done here:
   nests them by in one pass (``outline_tree``), so it equals the outline of one pass.
 * **Fonts**: each part embeds a stub of every shipped font it uses (``part_fonts``): the font's
   file and the glyphs used. The stubs of one font are replaced by one program, the shipped file
-  subset once to every part's glyphs, so the merged file carries each font program once.
+  subset once to every part's glyphs, so the merged file carries each font program once. The
+  fonts are found through the resources of the pages (and their forms) as the parts come in.
 * **Page furniture**: each stamp page becomes a form XObject drawn on its body page, marked as an
   /Artifact (page numbers are pagination artifacts, ISO 14289-1 7.8).
 
@@ -92,6 +93,9 @@ class Merger:
         self.front_dests: dict[str, object] = {}
         self.front_pages = 0
         self.version = "1.7"  # the front part's, at least
+        self.kids: list = []  # the /Document's elements, the first part's first (set in ``finish``)
+        self.cid_fonts: dict = {}  # objgen → a CIDFont with an embedded program, as the parts are merged
+        self._resources: set = set()  # objgens of the resource dictionaries already looked through
 
     def _dests(self, src, copy: bool) -> dict[str, object]:
         import pikepdf
@@ -102,15 +106,37 @@ class Merger:
         tree = pikepdf.NameTree(names.Dests)
         return {str(name): self._copy(dest) if copy else dest for name, dest in tree.items()}
 
-    def _copy(self, value):
-        """``value`` of another file, its indirect objects copied into this one (an array's items one by one)."""
+    def _copy(self, value, src=None):
+        """``value`` of another file (``src``), its indirect objects copied into this one; a direct array
+        is copied whole, as an indirect one, when ``src`` is given (else item by item)."""
         import pikepdf
 
+        if isinstance(value, pikepdf.Array) and not value.is_indirect and src is not None:
+            value = src.make_indirect(value)
         if isinstance(value, pikepdf.Object) and value.is_indirect:
             return self.pdf.copy_foreign(value)
         if isinstance(value, pikepdf.Array):
             return pikepdf.Array([self._copy(item) for item in value])
         return value
+
+    def _find_fonts(self, resources) -> None:
+        """Note the embedded CIDFonts of a resource dictionary and of the forms and patterns it names."""
+        import pikepdf
+
+        if not isinstance(resources, pikepdf.Dictionary):
+            return
+        if resources.is_indirect:
+            if resources.objgen in self._resources:
+                return
+            self._resources.add(resources.objgen)
+        for font in resources.get("/Font", pikepdf.Dictionary()).values():
+            for descendant in font.get("/DescendantFonts", pikepdf.Array()):
+                if descendant.get("/Subtype") == "/CIDFontType2" and "/FontFile2" in descendant.get("/FontDescriptor", {}):
+                    self.cid_fonts[descendant.objgen] = descendant
+        for kind in ("/XObject", "/Pattern"):
+            for item in resources.get(kind, pikepdf.Dictionary()).values():
+                if isinstance(item, (pikepdf.Dictionary, pikepdf.Stream)):
+                    self._find_fonts(item.get("/Resources"))
 
     def _add_bookmarks(self, src, part: PartResult, copy: bool) -> None:
         import pikepdf
@@ -158,7 +184,6 @@ class Merger:
         new_pages = self.pdf.pages[:len(src.pages)]
         src_root = src.Root.StructTreeRoot
         src_document = src_root.K[0] if isinstance(src_root.K, pikepdf.Array) else src_root.K
-        src_document_copy = self.pdf.copy_foreign(src_document)
         base = self.next_key
         for page in new_pages:
             if "/StructParents" in page.obj:
@@ -166,19 +191,19 @@ class Merger:
             for annot in page.obj.get("/Annots", pikepdf.Array()):
                 if "/StructParent" in annot:
                     annot.StructParent = int(annot.StructParent) + base
+            self._find_fonts(page.obj.get("/Resources"))
+        # Every element of a part hangs below one of its /Document's kids (WeasyPrint's tree; the tests
+        # walk every marked element up to the one /Document): re-parenting the kids re-parents them all.
         kids = []
         for kid in src_document.K:
             copied = self._copy(kid)
             if isinstance(copied, pikepdf.Dictionary):
                 copied.P = self.document
             kids.append(copied)
-        self.document.K = pikepdf.Array(kids + list(self.document.K))  # this part's elements come first
+        self.kids[0:0] = kids  # this part's elements come first
         pairs = _nums(src_root.get("/ParentTree"))
-        checked: set = set()
         for key, value in pairs:
-            value = self._copy(value)
-            self.parent_tree.append((key + base, value))
-            self._reparent(value, src_document_copy, checked)
+            self.parent_tree.append((key + base, self._copy(value, src)))
         self.next_key = base + max((k for k, _ in pairs), default=-1) + 1
         for map_name in ("/RoleMap", "/ClassMap"):
             if map_name in src_root:
@@ -215,21 +240,6 @@ class Merger:
         if "/ID" in src.trailer:
             self.pdf.trailer.ID = pikepdf.Array([pikepdf.String(bytes(part)) for part in src.trailer.ID])
 
-    def _reparent(self, value, old_document, checked: set) -> None:
-        """Elements reached only through the ParentTree whose parent is a part's /Document join the merged one
-        (``checked``: elements already walked up from, in this part)."""
-        import pikepdf
-
-        old = old_document.objgen
-        for element in list(value) if isinstance(value, pikepdf.Array) else [value]:
-            while isinstance(element, pikepdf.Dictionary) and "/P" in element and element.objgen not in checked:
-                checked.add(element.objgen)
-                parent = element.P
-                if parent.objgen == old:
-                    element.P = self.document
-                    break
-                element = parent
-
     def stamp(self, stamp: PartResult, first: int = 1) -> None:
         """Draw each stamp page (as an artifact) on the body page of the same number, the stamp's first page
         on body page ``first`` (after the last body part, before ``add_front``)."""
@@ -248,6 +258,7 @@ class Merger:
                           if str(op.operator) not in ("BDC", "BMC", "EMC", "MP", "DP")]
             stamp_page.obj.Contents = src.make_stream(pikepdf.unparse_content_stream(operations))
             form = self.pdf.copy_foreign(stamp_page.as_form_xobject())
+            self._find_fonts(form.get("/Resources"))
             # Named by page number, not at random: the same parts give the same bytes. (The pages of a
             # part may share one /Resources dictionary: each then lists its neighbours' stamps too.)
             name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(f"/{_STAMP_NAME}{number}"))
@@ -258,6 +269,7 @@ class Merger:
         import pikepdf
 
         root = self.pdf.Root.StructTreeRoot
+        self.document.K = pikepdf.Array(self.kids)
         nums = pikepdf.Array()
         for key, value in sorted(self.parent_tree, key=lambda pair: pair[0]):
             nums.append(key)
@@ -289,15 +301,13 @@ class Merger:
 
         stubs: dict[str, dict] = {}  # font name → {stream objgen: stub bytes}
         users: dict[str, list] = {}  # font name → the CIDFonts that embed a stub of it
-        for obj in self.pdf.objects:
-            if (isinstance(obj, pikepdf.Dictionary) and obj.get("/Subtype") == "/CIDFontType2"
-                    and "/FontFile2" in obj.get("/FontDescriptor", {})):
-                stream = obj.FontDescriptor.FontFile2
-                data = stream.read_bytes()
-                if part_fonts.is_stub(data):
-                    name = str(obj.FontDescriptor.FontName)
-                    stubs.setdefault(name, {})[stream.objgen] = data
-                    users.setdefault(name, []).append(obj)
+        for _, obj in sorted(self.cid_fonts.items()):  # (noted as the parts came in: ``_find_fonts``)
+            stream = obj.FontDescriptor.FontFile2
+            data = stream.read_bytes()
+            if part_fonts.is_stub(data):
+                name = str(obj.FontDescriptor.FontName)
+                stubs.setdefault(name, {})[stream.objgen] = data
+                users.setdefault(name, []).append(obj)
         for name in sorted(stubs):
             program = part_fonts.program([stubs[name][key] for key in sorted(stubs[name])])
             shared = pikepdf.Stream(self.pdf, program)
