@@ -24,7 +24,7 @@ import sys
 import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-PR_SET_NAME, PR_SET_PDEATHSIG = 15, 1
+PR_SET_NAME, PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 15, 1, 36
 
 
 class Interrupted(BaseException):
@@ -108,6 +108,13 @@ def die_with_parent(signum: int = signal.SIGKILL) -> None:
     Safe in a ``preexec_fn``: nothing is imported or loaded here."""
     if _LIBC is not None:
         _LIBC.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+
+
+def adopt_orphans() -> None:
+    """Become the reaper of the processes below this one whose parent dies before them (Linux; elsewhere
+    nothing): they are re-parented here instead of to init, and this process must wait for them."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def name_process(name: str) -> None:

@@ -149,11 +149,11 @@ def source_revision(sources: Path) -> str | None:
 def _docx_when_paged(doc: Document, theme: Theme, embed_fonts: bool, revision: str | None, receive) -> bytes:
     """The DOCX worker's job: compose the document now (a ``docx.Draft``), package it when ``receive()``
     gives the page map."""
-    from compiler.workers import release_memory
+    from compiler.workers import in_child
     from compiler.writers import docx as docx_writer
 
-    draft = docx_writer.compose(doc, theme, embed_fonts, revision)
-    release_memory()  # the composed tree is gone: wait for the page map in little memory
+    # Composed in a child of its own, so that this worker waits for the page map in little memory.
+    draft = in_child(docx_writer.compose, doc, theme, embed_fonts, revision)
     return draft.package(receive())
 
 

@@ -4,7 +4,8 @@ Its one job is the process plumbing shared by the pipeline (the DOCX worker) and
 PDF by parts (``writers.pdf_parts``, a ``Pool`` whose host prepares its workers): fork,
 name the child, make it die with its parent, hand the result (or the exception) back
 through a pipe, and fall back to running the function here where fork is unavailable
-or the child died. A worker started with an inbox
+or the child died. A job that leaves much memory behind runs in a child of its own
+(``in_child``; every job of a ``Pool``), which takes that memory with it when it exits. A worker started with an inbox
 receives one value from its parent while it runs (the DOCX worker composes the document at
 once and gets the page numbers when the layout has them).
 """
@@ -14,19 +15,6 @@ from __future__ import annotations
 WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o comm)
 PART_WORKER_NAME = "followup-part"  # a worker laying out one part of the PDF (writers.pdf_parts)
 HOST_NAME = "followup-host"  # a pool's host: it prepares, then forks the pool's workers (``Pool``)
-
-
-def release_memory() -> None:
-    """Give the memory of what is no longer used back to the system: collect cycles, then ask glibc
-    to return its free pages (a long-lived worker otherwise keeps the peak of its largest job)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 class Worker:
@@ -135,7 +123,8 @@ class Pool:
     through its own pipe; jobs go to whichever worker is free, in the order given. A worker that
     dies has its job run here, and the others go on; where fork is unavailable, or the host could
     not prepare, every job runs here. The host dies with the parent and the workers with the host
-    (``PR_SET_PDEATHSIG``); ``close()`` ends them all and reaps them (idempotent)."""
+    (``PR_SET_PDEATHSIG``); ``close()`` ends them all and reaps them (idempotent). Each job runs in a
+    child of its worker, forked for that job (``_pool_child_main``)."""
 
     def __init__(self, fn, size: int, name: str = WORKER_NAME, prepare=None):
         self.fn, self.size, self.name, self.prepare = fn, max(1, size), name, prepare
@@ -168,14 +157,16 @@ class Pool:
             theirs.close()
             self.children.append(mine)
 
-    def run(self, jobs, last: bool = False):
+    def run(self, jobs, last=False, meanwhile: list | None = None):
         """Yield ``(key, fn(*args))`` for every ``(key, args)`` of ``jobs`` as results come in.
 
         ``jobs``, when a list, is the queue itself: jobs are taken from its front, and the caller may
         add to it between results. A worker that brings a result is given its next job before the
-        result is handed out. ``last``: no job follows these; each worker ends as soon as nothing is
-        left for it, so that its memory is given back while the others finish (the pool has no
-        worker left after it)."""
+        result is handed out. ``last`` (or ``last()``, asked as each worker is done): no job follows
+        these; each worker ends as soon as nothing is left for it, so that its memory is given back
+        while the others finish (the pool has no worker left after it). ``meanwhile``: the parent's
+        own tasks, each run (and taken off the list) as soon as the jobs waiting are out to the
+        workers; the caller may add to it between results."""
         from multiprocessing.connection import wait
 
         todo = jobs if isinstance(jobs, list) else list(jobs)
@@ -185,6 +176,8 @@ class Pool:
         busy: dict[object, tuple] = {}
         while todo or busy:
             self._dispatch(todo, idle, busy)
+            while meanwhile:
+                meanwhile.pop(0)()
             if not busy:  # no worker left (or none could start): the rest runs here
                 key, args = todo.pop(0)
                 yield key, self.fn(*args)
@@ -197,7 +190,7 @@ class Pool:
                     self._drop(conn)
                     yield key, self.fn(*args)
                     continue
-                if last and not todo:
+                if not todo and (last() if callable(last) else last):
                     self._drop(conn, stop=True)  # nothing left for it
                 else:
                     idle.append(conn)
@@ -262,7 +255,10 @@ def _host_main(conns, parent: int, fn, name: str, prepare) -> None:
     import os
     import signal
 
+    from compiler import interrupt
+
     _become_child(parent, HOST_NAME)
+    interrupt.adopt_orphans()  # a job's child whose worker was ended is reaped here (``_pool_child_main``)
     if prepare is not None:
         try:
             prepare()
@@ -293,18 +289,25 @@ def _host_main(conns, parent: int, fn, name: str, prepare) -> None:
                 pass
 
     signal.signal(signal.SIGTERM, stop)
-    for pid in pids:
+    while True:  # the workers, and any child of theirs they left behind
         try:
-            os.waitpid(pid, 0)
+            os.waitpid(-1, 0)
         except ChildProcessError:
-            pass
+            break
+        except InterruptedError:
+            continue
     os._exit(0)
 
 
 def _pool_child_main(conn, parent: int, fn, name: str) -> None:
+    """A pool's worker: each job runs in a child forked for it, which sends the reply and exits, so that
+    the worker itself stays as the host made it and the memory of one job never outlives it (a
+    layout leaves much of its memory behind in the process that ran it). A job whose child dies
+    ends the worker too: the parent then runs the job itself."""
     import os
 
     _become_child(parent, name)
+    worker = os.getpid()
     while True:
         try:
             args = conn.recv()
@@ -312,8 +315,52 @@ def _pool_child_main(conn, parent: int, fn, name: str) -> None:
             os._exit(0)
         if args is None:  # the parent has nothing more for this worker
             os._exit(0)
+        _, status = os.waitpid(_reply_from_child(conn, fn, args, worker, name), 0)
+        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):  # no reply: the parent runs the job
+            os._exit(1)
+
+
+def _reply_from_child(conn, fn, args, parent: int, name: str) -> int:
+    """Fork a child (named ``name``) that sends ``(True, fn(*args))``, or ``(False, exception)``, on ``conn``
+    and exits (status 0 once the reply is sent, else 1); the child's pid."""
+    import os
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
         try:
-            reply = (True, fn(*args))
-        except Exception as exc:  # the parent re-raises it
-            reply = (False, exc)
-        conn.send(reply)
+            _become_child(parent, name)
+            try:
+                reply = (True, fn(*args))
+            except Exception as exc:  # the receiver re-raises it
+                reply = (False, exc)
+            conn.send(reply)
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def in_child(fn, *args, name: str = WORKER_NAME):
+    """``fn(*args)`` in a child forked for it, which exits once it has sent the result: what ``fn`` leaves
+    behind (composing or laying out a large document leaves much of its peak in the process that
+    did it) goes with the child. Where fork is unavailable, or the child dies without an answer,
+    ``fn`` runs here."""
+    import multiprocessing
+    import os
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return fn(*args)
+    mine, theirs = multiprocessing.get_context("fork").Pipe(duplex=False)
+    pid = _reply_from_child(theirs, fn, args, os.getpid(), name)
+    theirs.close()
+    try:
+        ok, value = mine.recv()
+    except (EOFError, OSError):  # the child died without an answer
+        return fn(*args)
+    finally:
+        mine.close()
+        os.waitpid(pid, 0)
+    if not ok:
+        raise value
+    return value

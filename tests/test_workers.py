@@ -10,9 +10,41 @@ import pytest
 from compiler.workers import Pool, Worker
 
 
+TEST_PROCESS = os.getpid()
+
+
+def _worker_pid() -> int:
+    """The pool's worker that serves this job (each job runs in a child of its worker), or the parent."""
+    return os.getpid() if os.getpid() == TEST_PROCESS else os.getppid()
+
+
 def _pid_and_square(n: int) -> tuple[int, int]:
     time.sleep(0.02)  # long enough that both workers get jobs
-    return os.getpid(), n * n
+    return _worker_pid(), n * n
+
+
+_seen: list[int] = []  # what the jobs run in this process appended
+
+
+def _remember(n: int) -> tuple[int, int, list[int]]:
+    _seen.append(n)
+    _seen.extend(range(100_000))  # memory a job leaves behind
+    return _worker_pid(), os.getpid(), _seen[:1]
+
+
+def test_each_job_runs_in_a_child_of_its_worker_that_takes_what_the_job_left_with_it():
+    pool = Pool(_remember, 2)
+    try:
+        results = dict(pool.run([(n, (n,)) for n in range(6)]))
+    finally:
+        pool.close()
+    assert all(seen == [n] for n, (_, _, seen) in results.items())  # no job sees what another left
+    workers = {worker for worker, _, _ in results.values()}
+    assert len(workers) <= 2 and TEST_PROCESS not in workers
+    jobs = {job for _, job, _ in results.values()}
+    assert len(jobs) == 6 and not jobs & workers
+    for pid in jobs | workers:  # all ended and reaped
+        assert not os.path.exists(f"/proc/{pid}")
 
 
 def test_a_pool_runs_every_job_in_few_long_lived_children():
@@ -45,6 +77,33 @@ def test_jobs_added_to_the_queue_while_results_come_in_are_run_before_those_wait
     assert order == [0, 1, 100, 2, 3]
 
 
+def _mark_then_wait(path: str) -> str:
+    from pathlib import Path
+
+    Path(path).touch()
+    time.sleep(0.3)
+    return path
+
+
+def test_the_parents_own_tasks_run_once_while_the_workers_have_jobs(tmp_path):
+    pool = Pool(_mark_then_wait, 1)
+    marks = [str(tmp_path / f"{n}") for n in range(2)]
+    seen = []
+
+    def meanwhile():  # the first job is out: its worker starts it while the parent is here
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marks[0]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((os.path.exists(marks[0]), os.path.exists(marks[1])))
+
+    try:
+        tasks = [meanwhile]
+        results = [key for key, _ in pool.run([(n, (m,)) for n, m in enumerate(marks)], meanwhile=tasks)]
+    finally:
+        pool.close()
+    assert results == [0, 1] and seen == [(True, False)] and tasks == []
+
+
 def _fail_on_three(n: int) -> int:
     if n == 3:
         raise ValueError("three")
@@ -62,8 +121,8 @@ def test_an_error_in_a_job_reaches_the_parent():
 
 def _die_in_child_on_two(parent: int, n: int) -> tuple[int, int]:
     if n == 2 and os.getpid() != parent:
-        os._exit(9)  # the worker dies (as if killed for memory) in the middle of its job
-    return os.getpid(), n
+        os._exit(9)  # the job's process dies (as if killed for memory) in the middle of its job
+    return _worker_pid(), n
 
 
 def test_a_job_whose_worker_dies_runs_in_the_parent_and_the_others_go_on():
@@ -104,7 +163,7 @@ def _prepare(signal_file: str) -> None:
 
 def _prepared_and_pid(n: int) -> tuple[int | None, int]:
     time.sleep(0.02)
-    return _prepared_by, os.getpid()
+    return _prepared_by, _worker_pid()
 
 
 def test_workers_start_with_what_their_host_prepared_while_the_parent_went_on(tmp_path):
@@ -141,7 +200,7 @@ def test_when_the_host_cannot_prepare_every_job_runs_in_the_parent():
 
 def _pid_after(seconds: float) -> int:
     time.sleep(seconds)
-    return os.getpid()
+    return _worker_pid()
 
 
 def _gone(pid: int) -> bool:
@@ -199,32 +258,21 @@ def test_an_inbox_worker_that_dies_is_run_here_with_the_value_sent():
     assert worker.result() == "here:7"
 
 
-_MEMORY_PROBE = """
-import gc, sys
-from compiler.workers import release_memory
-def rss():
-    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS')) // 1024
-gc.disable()  # the garbage below is only freed by a collection, as a long-lived worker's would be
-before = rss()
-junk = []
-for n in range(300_000):
-    node = [n, str(n) * 8]
-    node.append(node)  # a cycle: refcounting alone never frees it
-    junk.append(node)
-del junk, node
-held = rss()
-release_memory()
-print(before, held, rss())
-"""
+def _grow_then_report(mib: int) -> int:
+    """Hold ``mib`` MiB, then give this process's resident size in MiB."""
+    junk = bytearray(mib * 1024 * 1024)
+    junk[::4096] = b"x" * len(junk[::4096])  # touched: resident
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) // 1024
 
 
-def test_release_memory_gives_cyclic_garbage_back_to_the_system():
-    import subprocess
-    import sys
+def test_what_a_job_in_a_child_used_is_gone_with_it():
+    from compiler.workers import in_child
 
-    from tests.helpers import ROOT
+    def rss() -> int:
+        return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) // 1024
 
-    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
-    before, held, after = map(int, out.stdout.split())
-    assert held - before > 50  # MiB of garbage held
-    assert after - before < (held - before) / 3
+    before = rss()
+    assert in_child(_grow_then_report, 200) - before > 150  # the child held it
+    assert rss() - before < 50  # and this process never did
+    with pytest.raises(ValueError, match="three"):
+        in_child(_fail_on_three, 3)

@@ -4,21 +4,20 @@ The parts come from ``compiler.paging.parts``; each is laid out by the ordinary 
 (``pdf.layout`` then ``LaidOut.write``), so whatever that writer does is inherited, except that
 fonts are embedded as stubs that the merge replaces (``part_fonts``). In order:
 
-1. the body parts, in parallel (longest first), each taken from the part cache when its key is there.
-   Meanwhile the parent merges them (``pdf_merge.Merger``) from the last one back, each once the
-   parts after it are in, and as soon as the parts in are known to make ``STAMP_PAGES`` more pages,
-   the stamp of those pages (page numbers, the preview mark) goes to the next free worker;
+1. the body parts, in parallel (longest first), each taken from the part cache when its key is there;
+   as soon as the parts in are known to make ``STAMP_PAGES`` more pages, the stamp of those pages
+   (page numbers, the preview mark) goes to the next free worker;
 2. the page map follows from their page counts (``parts.BodyPages``): ``on_pages`` receives it
    (the DOCX worker, composing since the start, gets its page numbers then);
 3. the front part (its contents numbered from the page map) and the stamp of the last pages, in
-   parallel, cached the same way;
+   parallel, cached the same way, while the parent merges the body (``pdf_merge.Merger``);
 4. the stamps are drawn on the body, the front part is merged last, and the merged file written.
 
 The workers (``Layouts``: one ``workers.Pool`` a build, started by the pipeline before it reads the
 sources) are forked by a host process once it has loaded WeasyPrint and the fonts, and lay out one
-part after another; each returns bytes, so the parent never holds a laid-out document (nor loads
-WeasyPrint). They die with the build, and a worker that dies (e.g. out of memory) has its part laid
-out in the parent instead.
+part after another, each in a child forked for it (``workers.Pool``); each returns bytes, so the
+parent never holds a laid-out document (nor loads WeasyPrint). They die with the build, and a
+worker whose part dies (e.g. out of memory) has its part laid out in the parent instead.
 """
 
 from __future__ import annotations
@@ -69,11 +68,11 @@ _fonts = None  # the build's one font configuration (``Layouts``): loaded before
 
 def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None,
             html: str | None = None) -> PartResult:
-    """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a worker);
-    ``html``: the part's page, when the caller already rendered it (for its cache key)."""
+    """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a child of a
+    worker, which exits after it: nothing is freed here for later); ``html``: the part's page, when
+    the caller already rendered it (for its cache key)."""
     import gc
 
-    from compiler.workers import release_memory
     from compiler.writers import part_fonts, pdf
 
     laid = pdf.layout(part.document, theme, part=part, font_config=_fonts, html=html)
@@ -90,8 +89,6 @@ def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: byt
         return PartResult(data, len(laid.document.pages), anchors, tuple(levels))
     finally:
         laid.close()
-        del laid
-        release_memory()  # a worker lives on: the next part starts from what is live, not from this one's peak
 
 
 def _page_and_key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> tuple[str, str]:
@@ -173,24 +170,53 @@ class Layouts:
             self.scratch = None
 
 
+def _size(job) -> int:
+    """A job's measure of its layout time and memory: the length of its part's page (``Batch.add``)."""
+    return len(job[1][-1])
+
+
+def _schedule(jobs: list, workers: int) -> list:
+    """``jobs`` in the order they go to the workers: longest first, which ends them at about the same
+    time, except that the second longest waits while the other workers lay out parts that fill
+    about the time of the longest (large ones first, small ones last), when that cannot make the
+    build longer. The two largest parts take the most memory, most of it near their end: so the
+    longest ends while the others are on small parts or early in the second."""
+    order = sorted(jobs, key=lambda job: -_size(job))
+    if workers < 2 or len(order) < 3:
+        return order
+    longest, second, rest = order[0], order[1], order[2:]
+    if _size(longest) + _size(second) > sum(_size(job) for job in order) / workers:
+        return order
+    room = 0.85 * _size(longest) * (workers - 1)
+    before, after = [], []
+    for job in rest:  # large first, then the small ones that still fit
+        fits = _size(job) <= room
+        (before if fits else after).append(job)
+        room -= _size(job) if fits else 0
+    return [longest, *before, second, *after]
+
+
 class Batch:
     """Parts to lay out with a build's ``Layouts``, to which parts can be added while the results come in.
 
     Iterating gives ``(part name, result)`` as each comes: those in the cache at once, the others as
-    the workers finish them. ``add`` may be called between results; what it adds is laid out with
-    the rest. ``last``: no layout follows, and each worker ends once it has nothing left to do."""
+    the workers finish them. Between results, ``add`` queues more parts, ``meanwhile`` gives the
+    parent work to do as soon as the workers have theirs, and ``last`` says that nothing more will
+    be added (then each worker ends once it has nothing left to do)."""
 
-    def __init__(self, layouts: Layouts, cache: PartCache, stats: Stats, last: bool = False):
+    def __init__(self, layouts: Layouts, cache: PartCache, stats: Stats):
         from collections import deque
 
-        self.layouts, self.cache, self.stats, self.last = layouts, cache, stats, last
+        self.layouts, self.cache, self.stats = layouts, cache, stats
+        self.done_adding = False
+        self.tasks: list = []  # the parent's work (``meanwhile``)
         self.ready: deque = deque()  # (name, result) from the cache, not yet handed out
         self.todo: list = []  # the pool's queue: (name, args), taken from its front
         self.cache_keys: dict[str, str] = {}
 
     def add(self, jobs: list[tuple[parts.Part, tuple]], first: bool = False) -> None:
-        """Look ``jobs`` up in the cache, and queue the others: longest first (the length of a part's rows
-        is a fair measure of its layout time), or, with ``first``, before everything still waiting."""
+        """Look ``jobs`` up in the cache, and queue the others (in the order ``_schedule`` gives), or,
+        with ``first``, before everything still waiting."""
         todo = []
         for part, args in jobs:
             html, key = _page_and_key(part, *args)
@@ -204,21 +230,31 @@ class Batch:
         if first:
             self.todo[0:0] = todo
         else:
-            self.todo += sorted(todo, key=lambda job: -sum(len(p.rows) for pl in job[1][0].document.pillars
-                                                           for p in pl.policies))
+            self.todo += _schedule(todo, self.layouts.size)
+
+    def meanwhile(self, task) -> None:
+        """Run ``task()`` here as soon as the parts queued are out to the workers."""
+        self.tasks.append(task)
+
+    def last(self) -> None:
+        """Nothing more will be added: a worker with nothing left to do ends (no layout follows)."""
+        self.done_adding = True
 
     def __iter__(self):
-        while self.ready or self.todo:
+        while self.ready or self.todo or self.tasks:
             while self.ready:
                 yield self.ready.popleft()
             if self.todo:
                 self.layouts.start()
-                for name, result in self.layouts.pool.run(self.todo, last=self.last):  # sees what ``add`` queues
+                # The pool sees what ``add`` queues and ``meanwhile`` gives while a result is handed out.
+                for name, result in self.layouts.pool.run(self.todo, last=lambda: self.done_adding, meanwhile=self.tasks):
                     self.cache.put(self.cache_keys[name], result)
                     self.stats.laid_out.append(name)
                     yield name, result
                     while self.ready:
                         yield self.ready.popleft()
+            while self.tasks:  # nothing (left) to lay out
+                self.tasks.pop(0)()
 
 
 def _bodies(doc: Document, theme: Theme, layouts: Layouts, cache: PartCache, variant: str | None,
@@ -263,43 +299,50 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
     pdf_merge.prepare()
     merger = pdf_merge.Merger()
     bodies = parts.body_parts(doc)
-    results: dict[str, PartResult] = {}
+    results: dict[str, PartResult] = {}  # body part name → result
     stamps: list[tuple[int, PartResult]] = []  # (first body page, stamp run)
-    try:
-        batch = Batch(layouts, cache, stats)
-        batch.add([(part, (theme, variant, None)) for part in bodies])
-        queued = merged = 0  # stamp pages under way; body parts merged (the last ones)
-        for name, result in batch:
-            if not name.startswith("body-"):  # a run of the stamp
-                stamps.append((int(name.rpartition("-")[2]), result))
-                continue
-            results[name] = result
-            while merged < len(bodies) and bodies[-1 - merged].name in results:
-                merger.add_body(results[bodies[-1 - merged].name])
-                merged += 1
-            runs = parts.stamp_runs(sum(r.pages for r in results.values()), queued)
-            batch.add([(parts.stamp_part(doc, first, count), (theme, None, None)) for first, count in runs], first=True)
-            queued = runs[-1][0] + runs[-1][1] - 1 if runs else queued
-        body = parts.BodyPages(tuple(results[p.name].pages for p in bodies), tuple(results[p.name].anchors for p in bodies))
+    finished: dict[str, object] = {}  # "body": the BodyPages, "front result": the front part's
+    batch = Batch(layouts, cache, stats)
+    queued = 0  # stamp pages laid out or under way
+
+    def body_done():  # the last body part is in: the page map, the front and the last stamp run
+        body = finished["body"] = parts.BodyPages(tuple(results[p.name].pages for p in bodies),
+                                                  tuple(results[p.name].anchors for p in bodies))
         if on_pages is not None:
             on_pages(body.page_map())
-        front = parts.front_part(doc, body.page_map())
-        finishing = Batch(layouts, cache, stats, last=own or not keep_workers)
-        finishing.add([(front, (theme, variant, identifier))])
-        finishing.add([(parts.stamp_part(doc, first, count), (theme, None, None))
-                       for first, count in parts.stamp_runs(body.total, queued, total=True)])
-        front_result = None
-        for name, result in finishing:
-            if name == front.name:
-                front_result = result
-            else:
+        batch.add([(parts.front_part(doc, body.page_map()), (theme, variant, identifier))], first=True)
+        batch.add([(parts.stamp_part(doc, first, count), (theme, None, None))
+                   for first, count in parts.stamp_runs(body.total, queued, total=True)])
+        if own or not keep_workers:
+            batch.last()
+        batch.meanwhile(merge_body)
+
+    def merge_body():  # here, while the workers lay the front out (not before: the merged file takes
+        for part in reversed(bodies):  # memory in proportion to the document, beside the parts' own)
+            merger.add_body(results[part.name])
+
+    try:
+        batch.add([(part, (theme, variant, None)) for part in bodies])
+        if not bodies:
+            body_done()
+        for name, result in batch:
+            if name.startswith("stamp-"):
                 stamps.append((int(name.rpartition("-")[2]), result))
+            elif name.startswith("body-"):
+                results[name] = result
+                runs = parts.stamp_runs(sum(r.pages for r in results.values()), queued)
+                batch.add([(parts.stamp_part(doc, first, count), (theme, None, None)) for first, count in runs], first=True)
+                queued = runs[-1][0] + runs[-1][1] - 1 if runs else queued
+                if len(results) == len(bodies):
+                    body_done()
+            else:
+                finished["front result"] = result
     finally:
         if own or not keep_workers:
             layouts.close()
     for first, stamp in sorted(stamps, key=lambda run: run[0]):
         merger.stamp(stamp, first)
-    merger.add_front(front_result)
+    merger.add_front(finished["front result"])
     data = merger.finish(release=identifier is not None)
     cache.prune()
-    return data, body.page_map(front_result.pages), stats
+    return data, finished["body"].page_map(finished["front result"].pages), stats
