@@ -26,6 +26,7 @@ import hashlib
 import io
 import re
 import zipfile
+from functools import lru_cache
 from xml.sax.saxutils import escape as xml_escape
 
 from docx import Document as new_docx
@@ -34,7 +35,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml.ns import NamespacePrefixedTag, qn
+from docx.oxml.parser import oxml_parser
 from docx.shared import Mm, Pt, RGBColor
 
 from compiler import document as d
@@ -57,10 +59,23 @@ LATIN_RE = re.compile(r"[0-9A-Za-z\u00C0-\u024F](?:[0-9A-Za-z\u00C0-\u024F.,:;%'
 
 
 def new_element(tag: str, **attrs) -> OxmlElement:
-    el = OxmlElement(tag)
+    """``OxmlElement(tag)`` with ``w:`` attributes, its tag's name and namespaces worked out once."""
+    name, nsmap = _tag(tag)
+    el = oxml_parser.makeelement(name, nsmap=nsmap)
     for k, v in attrs.items():
-        el.set(qn(f"w:{k}"), str(v))
+        el.set(_w_attribute(k), str(v))
     return el
+
+
+@lru_cache(maxsize=None)
+def _tag(tag: str) -> tuple[str, dict]:
+    prefixed = NamespacePrefixedTag(tag)
+    return prefixed.clark_name, prefixed.nsmap
+
+
+@lru_cache(maxsize=None)
+def _w_attribute(name: str) -> str:
+    return qn(f"w:{name}")
 
 
 def child_of(parent, tag: str, first: bool = False):
@@ -245,7 +260,12 @@ class Writer:
         self.handles: list[tuple[str, str]] = []  # (field, hash of the paragraph's printed text)
 
     def restyle(self, paragraph, name: str):
-        paragraph._p.get_or_add_pPr().get_or_add_pStyle().val = self.style_ids[name]
+        p = paragraph._p
+        if len(p) == 0:  # a new paragraph (the usual case): its properties are its first child
+            p.append(new_element("w:pPr"))
+            p[0].append(new_element("w:pStyle", val=self.style_ids[name]))
+        else:
+            p.get_or_add_pPr().get_or_add_pStyle().val = self.style_ids[name]
         return paragraph
 
     def style_of(self, paragraph) -> str:
@@ -269,25 +289,21 @@ class Writer:
         role = self._styles.roles.get(char_style or self.style_of(paragraph), "text")
         for piece, kind in _segments(text, self.s.fonts.text):
             r = _add_run(paragraph, piece)
-            rpr = None
-            if kind == "symbol":
-                rpr = r.get_or_add_rPr()
-                rpr.get_or_add_rStyle().val = self.style_ids["FU Symbol"]
-                self.chars["fallback"].update(piece)
-            else:
-                self.chars[role].update(piece)
-                if char_style:
-                    rpr = r.get_or_add_rPr()
-                    rpr.get_or_add_rStyle().val = self.style_ids[char_style]
-            if kind == "latin":
-                rpr = r.get_or_add_rPr() if rpr is None else rpr
-                rpr.append(new_element("w:lang", val="en-US", eastAsia="en-US"))
+            style = "FU Symbol" if kind == "symbol" else char_style
+            self.chars["fallback" if kind == "symbol" else role].update(piece)
+            if style or kind == "latin":  # the run's properties: its first child, in schema order
+                rpr = new_element("w:rPr")
+                r.insert(0, rpr)
+                if style:
+                    rpr.append(new_element("w:rStyle", val=self.style_ids[style]))
+                if kind == "latin":
+                    rpr.append(new_element("w:lang", val="en-US", eastAsia="en-US"))
 
     def wrap(self, paragraph, handle: str) -> None:
         """Mark ``paragraph`` as the field ``handle`` (docs/docx-handles.md): a bookmark ``fu_<n>`` around
         its content, whose handle the package records in its handle map with the hash of the paragraph's
         printed text (so an import can tell an edited paragraph without the sources). Invisible in print."""
-        self.handles.append((handle, handles.field_sha(paragraph.text)))
+        self.handles.append((handle, handles.field_sha(_printed_text(paragraph._p))))
         n = len(self.handles)
         bid = HANDLE_BOOKMARK_BASE + n
         p = paragraph._p
@@ -683,9 +699,30 @@ def _add_run(paragraph, text: str):
     its clearing and character-by-character pass, for text with no tab or line break (the same XML)."""
     if "\t" in text or "\n" in text or "\r" in text:
         return paragraph.add_run(text)._r
-    r = paragraph._p.add_r()
-    r.add_t(text)
+    r, t = new_element("w:r"), new_element("w:t")
+    t.text = text
+    if len(text.strip()) < len(text):
+        t.set(_XML_SPACE, "preserve")
+    r.append(t)
+    paragraph._p.append(r)
     return r
+
+
+_XML_SPACE = qn("xml:space")
+# python-docx's ``Paragraph.text`` in one query: the text equivalents of its runs' content, its
+# hyperlinks' runs included, in document order (each element's ``str`` is its text).
+_PRINTED = None
+
+
+def _printed_text(p) -> str:
+    """``Paragraph(p).text``, as python-docx gives it."""
+    global _PRINTED
+    if _PRINTED is None:
+        from lxml import etree
+
+        content = "*[self::w:br or self::w:cr or self::w:noBreakHyphen or self::w:ptab or self::w:t or self::w:tab]"
+        _PRINTED = etree.XPath(f"w:r/{content} | w:hyperlink/w:r/{content}", namespaces={"w": W_NS})
+    return "".join(str(e) for e in _PRINTED(p))
 
 
 def _symbol_split(text: str, text_font: str):
