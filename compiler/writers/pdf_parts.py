@@ -32,6 +32,7 @@ from compiler.paging import PageMap, parts
 from compiler.theme import Theme
 
 MAX_WORKERS = 8
+COLLECT_PAGES = 10  # a part of this many pages or more is rid of its garbage before it is written
 ARCHIVAL = ("pdf/a-2b",)  # variants laid out in one pass only (see ``supports``)
 
 
@@ -77,7 +78,8 @@ def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: byt
 
     laid = pdf.layout(part.document, theme, part=part, font_config=_fonts, html=html)
     try:
-        gc.collect()  # the layout's cyclic garbage goes before the PDF is written (a lower peak: -15 % on a large part)
+        if len(laid.document.pages) >= COLLECT_PAGES:  # a large layout's cyclic garbage goes before the
+            gc.collect()  # PDF is written (a lower peak: -15 %); a small one's is not worth the time
         with part_fonts.stubs():  # the merge subsets each font once (``part_fonts``)
             data = laid.write(variant, identifier)
         anchors: dict[str, int] = {}
