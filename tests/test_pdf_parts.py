@@ -304,6 +304,21 @@ def test_a_preview_by_parts_equals_its_single_pass(mini, tmp_path, monkeypatch):
     assert _rendered(paths[False], tmp_path / "a") == _rendered(paths[True], tmp_path / "b")
 
 
+def test_the_longest_part_ends_while_the_other_worker_is_on_small_parts():
+    """Longest first, but the second longest waits while the other worker fills most of the longest's
+    time (large parts first, small ones last), unless that would make the build longer."""
+    from compiler.writers.pdf_parts import _schedule
+
+    def jobs(*sizes):
+        return [(f"body-{n}", (None, "x" * size)) for n, size in enumerate(sizes, 1)]
+
+    order = [name for name, _ in _schedule(jobs(48, 147, 119, 55, 167, 120, 233, 224, 355), 2)]
+    assert order == ["body-9", "body-8", "body-4", "body-7", "body-5", "body-2", "body-6", "body-3", "body-1"]
+    # the two longest make more than half the work: plain longest first
+    assert [name for name, _ in _schedule(jobs(10, 90, 100, 20), 2)] == ["body-3", "body-2", "body-4", "body-1"]
+    assert [name for name, _ in _schedule(jobs(10, 90, 100, 20), 1)] == ["body-3", "body-2", "body-4", "body-1"]
+
+
 def test_the_stamp_runs_start_at_fixed_pages_and_the_last_comes_with_the_total(monkeypatch):
     from compiler.paging import parts
 

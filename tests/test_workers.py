@@ -258,21 +258,24 @@ def test_an_inbox_worker_that_dies_is_run_here_with_the_value_sent():
     assert worker.result() == "here:7"
 
 
-def _grow_then_report(mib: int) -> int:
-    """Hold ``mib`` MiB, then give this process's resident size in MiB."""
-    junk = bytearray(mib * 1024 * 1024)
-    junk[::4096] = b"x" * len(junk[::4096])  # touched: resident
+def _rss() -> int:
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) // 1024
+
+
+def _grow_then_report(mib: int) -> int:
+    """Hold ``mib`` MiB (touched: resident); how much this process grew, in MiB."""
+    before = _rss()
+    junk = bytearray(mib * 1024 * 1024)
+    junk[::4096] = b"x" * len(junk[::4096])
+    return _rss() - before
 
 
 def test_what_a_job_in_a_child_used_is_gone_with_it():
     from compiler.workers import in_child
 
-    def rss() -> int:
-        return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) // 1024
-
-    before = rss()
-    assert in_child(_grow_then_report, 200) - before > 150  # the child held it
-    assert rss() - before < 50  # and this process never did
+    before = _rss()
+    assert in_child(_grow_then_report, 200) > 150  # the child held it
+    assert _rss() - before < 50  # and this process never did
     with pytest.raises(ValueError, match="three"):
         in_child(_fail_on_three, 3)
+    assert in_child(_die_in_child_on_two, os.getpid(), 2) == (os.getpid(), 2)  # the child died: run here
