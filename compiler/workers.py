@@ -123,8 +123,9 @@ class Pool:
     through its own pipe; jobs go to whichever worker is free, in the order given. A worker that
     dies has its job run here, and the others go on; where fork is unavailable, or the host could
     not prepare, every job runs here. The host dies with the parent and the workers with the host
-    (``PR_SET_PDEATHSIG``); ``close()`` ends them all and reaps them (idempotent). Each job runs in a
-    child of its worker, forked for that job (``_pool_child_main``)."""
+    (``PR_SET_PDEATHSIG``); ``close()`` ends them all and reaps them (idempotent). The jobs of a run
+    ``fresh`` run each in a child of its worker forked for it, which takes the job's memory with it
+    (``_pool_child_main``); others run in the worker itself, which keeps what they warmed."""
 
     def __init__(self, fn, size: int, name: str = WORKER_NAME, prepare=None):
         self.fn, self.size, self.name, self.prepare = fn, max(1, size), name, prepare
@@ -157,7 +158,7 @@ class Pool:
             theirs.close()
             self.children.append(mine)
 
-    def run(self, jobs, last=False, meanwhile: list | None = None):
+    def run(self, jobs, last=False, meanwhile: list | None = None, fresh: bool = False):
         """Yield ``(key, fn(*args))`` for every ``(key, args)`` of ``jobs`` as results come in.
 
         ``jobs``, when a list, is the queue itself: jobs are taken from its front, and the caller may
@@ -166,7 +167,8 @@ class Pool:
         these; each worker ends as soon as nothing is left for it, so that its memory is given back
         while the others finish (the pool has no worker left after it). ``meanwhile``: the parent's
         own tasks, each run (and taken off the list) as soon as the jobs waiting are out to the
-        workers; the caller may add to it between results."""
+        workers; the caller may add to it between results. ``fresh``: each job in a child of its
+        worker forked for it (see the class docstring)."""
         from multiprocessing.connection import wait
 
         todo = jobs if isinstance(jobs, list) else list(jobs)
@@ -175,7 +177,7 @@ class Pool:
         idle = list(self.children)
         busy: dict[object, tuple] = {}
         while todo or busy:
-            self._dispatch(todo, idle, busy)
+            self._dispatch(todo, idle, busy, fresh)
             while meanwhile:
                 meanwhile.pop(0)()
             if not busy:  # no worker left (or none could start): the rest runs here
@@ -194,18 +196,18 @@ class Pool:
                     self._drop(conn, stop=True)  # nothing left for it
                 else:
                     idle.append(conn)
-                    self._dispatch(todo, idle, busy)
+                    self._dispatch(todo, idle, busy, fresh)
                 if not ok:
                     raise value
                 yield key, value
 
-    def _dispatch(self, todo: list, idle: list, busy: dict) -> None:
+    def _dispatch(self, todo: list, idle: list, busy: dict, fresh: bool) -> None:
         """Give the idle workers the jobs at the front of ``todo``."""
         while todo and idle:
             key, args = todo.pop(0)
             conn = idle.pop()
             try:
-                conn.send(args)  # waits while the host is still preparing: the worker reads it once forked
+                conn.send((args, fresh))  # waits while the host is still preparing: the worker reads it once forked
             except OSError:  # that worker is gone
                 self._drop(conn)
                 todo.insert(0, (key, args))
@@ -300,24 +302,33 @@ def _host_main(conns, parent: int, fn, name: str, prepare) -> None:
 
 
 def _pool_child_main(conn, parent: int, fn, name: str) -> None:
-    """A pool's worker: each job runs in a child forked for it, which sends the reply and exits, so that
-    the worker itself stays as the host made it and the memory of one job never outlives it (a
-    layout leaves much of its memory behind in the process that ran it). A job whose child dies
-    ends the worker too: the parent then runs the job itself."""
+    """A pool's worker. A job sent ``fresh`` runs in a child forked for it, which
+    sends the reply and exits, so that the job's memory does not outlive it (a large layout leaves
+    much of its peak behind in the process that ran it) and the worker stays as it was; a job
+    whose child dies ends the worker too, and the parent then runs the job itself. Other jobs run
+    here (no fork, and what they warm serves the next)."""
     import os
 
     _become_child(parent, name)
     worker = os.getpid()
     while True:
         try:
-            args = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):  # the parent closed the pool
             os._exit(0)
-        if args is None:  # the parent has nothing more for this worker
+        if message is None:  # the parent has nothing more for this worker
             os._exit(0)
-        _, status = os.waitpid(_reply_from_child(conn, fn, args, worker, name), 0)
-        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):  # no reply: the parent runs the job
-            os._exit(1)
+        args, fresh = message
+        if fresh:
+            _, status = os.waitpid(_reply_from_child(conn, fn, args, worker, name), 0)
+            if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):  # no reply: the parent runs the job
+                os._exit(1)
+            continue
+        try:
+            reply = (True, fn(*args))
+        except Exception as exc:  # the parent re-raises it
+            reply = (False, exc)
+        conn.send(reply)
 
 
 def _reply_from_child(conn, fn, args, parent: int, name: str) -> int:

@@ -10,41 +10,36 @@ import pytest
 from compiler.workers import Pool, Worker
 
 
-TEST_PROCESS = os.getpid()
-
-
-def _worker_pid() -> int:
-    """The pool's worker that serves this job (each job runs in a child of its worker), or the parent."""
-    return os.getpid() if os.getpid() == TEST_PROCESS else os.getppid()
-
-
 def _pid_and_square(n: int) -> tuple[int, int]:
     time.sleep(0.02)  # long enough that both workers get jobs
-    return _worker_pid(), n * n
+    return os.getpid(), n * n
 
 
-_seen: list[int] = []  # what the jobs run in this process appended
+_seen: list[int] = []  # the jobs run in this process
+_left: list[bytes] = []  # what they left behind
 
 
 def _remember(n: int) -> tuple[int, int, list[int]]:
     _seen.append(n)
-    _seen.extend(range(100_000))  # memory a job leaves behind
-    return _worker_pid(), os.getpid(), _seen[:1]
+    _left.append(bytes(1_000_000))
+    return os.getpid(), os.getppid(), [k for k in _seen if k >= 1000]
 
 
-def test_each_job_runs_in_a_child_of_its_worker_that_takes_what_the_job_left_with_it():
-    pool = Pool(_remember, 2)
+def test_a_fresh_job_runs_in_a_child_of_its_worker_that_takes_what_the_job_left_with_it():
+    pool = Pool(_remember, 1)
     try:
-        results = dict(pool.run([(n, (n,)) for n in range(6)]))
+        results = dict(pool.run([(n, (n,)) for n in (1, 2)]))
+        results.update(pool.run([(n, (n,)) for n in (1000, 1001)], fresh=True))
+        results.update(pool.run([(3, (3,))]))
     finally:
         pool.close()
-    assert all(seen == [n] for n, (_, _, seen) in results.items())  # no job sees what another left
-    workers = {worker for worker, _, _ in results.values()}
-    assert len(workers) <= 2 and TEST_PROCESS not in workers
-    jobs = {job for _, job, _ in results.values()}
-    assert len(jobs) == 6 and not jobs & workers
-    for pid in jobs | workers:  # all ended and reaped
-        assert not os.path.exists(f"/proc/{pid}")
+    worker = results[1][0]
+    assert {results[n][0] for n in (1, 2, 3)} == {worker}  # in the worker itself
+    assert results[3][2] == []  # which never saw what the fresh jobs left
+    for n in (1000, 1001):  # each in a child of the worker, seeing only itself
+        pid, parent, seen = results[n]
+        assert parent == worker and pid != worker and seen == [n]
+        assert not os.path.exists(f"/proc/{pid}")  # ended and reaped
 
 
 def test_a_pool_runs_every_job_in_few_long_lived_children():
@@ -121,8 +116,8 @@ def test_an_error_in_a_job_reaches_the_parent():
 
 def _die_in_child_on_two(parent: int, n: int) -> tuple[int, int]:
     if n == 2 and os.getpid() != parent:
-        os._exit(9)  # the job's process dies (as if killed for memory) in the middle of its job
-    return _worker_pid(), n
+        os._exit(9)  # the worker dies (as if killed for memory) in the middle of its job
+    return os.getpid(), n
 
 
 def test_a_job_whose_worker_dies_runs_in_the_parent_and_the_others_go_on():
@@ -163,7 +158,7 @@ def _prepare(signal_file: str) -> None:
 
 def _prepared_and_pid(n: int) -> tuple[int | None, int]:
     time.sleep(0.02)
-    return _prepared_by, _worker_pid()
+    return _prepared_by, os.getpid()
 
 
 def test_workers_start_with_what_their_host_prepared_while_the_parent_went_on(tmp_path):
@@ -200,7 +195,7 @@ def test_when_the_host_cannot_prepare_every_job_runs_in_the_parent():
 
 def _pid_after(seconds: float) -> int:
     time.sleep(seconds)
-    return _worker_pid()
+    return os.getpid()
 
 
 def _gone(pid: int) -> bool:

@@ -99,7 +99,7 @@ def front_part(doc: Document, pages: PageMap) -> Part:
     return Part("front", replace(doc, pillars=()), front=True, toc_pages=toc_pages)
 
 
-STAMP_PAGES = 32  # body pages a stamp part serves: the stamp of a long body is laid out a run at a time
+STAMP_PAGES = 16  # body pages a stamp part serves: the stamp of a long body is laid out a run at a time
 
 
 def stamp_part(doc: Document, first: int, count: int) -> Part:

@@ -15,8 +15,8 @@ fonts are embedded as stubs that the merge replaces (``part_fonts``). In order:
 
 The workers (``Layouts``: one ``workers.Pool`` a build, started by the pipeline before it reads the
 sources) are forked by a host process once it has loaded WeasyPrint and the fonts, and lay out one
-part after another, each in a child forked for it (``workers.Pool``); each returns bytes, so the
-parent never holds a laid-out document (nor loads WeasyPrint). They die with the build, and a
+part after another (those of a large document each in a child forked for it, whose memory goes
+with it); each returns bytes, so the parent never holds a laid-out document (nor loads WeasyPrint). They die with the build, and a
 worker whose part dies (e.g. out of memory) has its part laid out in the parent instead.
 """
 
@@ -33,6 +33,11 @@ from compiler.theme import Theme
 
 MAX_WORKERS = 8
 COLLECT_PAGES = 10  # a part of this many pages or more is rid of its garbage before it is written
+# When a part's page is this long (about 10 pages), every part of the document is laid out in a
+# process of its own, which takes its memory with it (a large layout leaves much behind, and a
+# worker would carry it beside the next parts); with none so large, in the workers themselves
+# (a fork per part costs more than the little a small part leaves: 6 % of a 1x build).
+FRESH_CHARS = 100_000
 ARCHIVAL = ("pdf/a-2b",)  # variants laid out in one pass only (see ``supports``)
 
 
@@ -69,9 +74,9 @@ _fonts = None  # the build's one font configuration (``Layouts``): loaded before
 
 def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None,
             html: str | None = None) -> PartResult:
-    """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a child of a
-    worker, which exits after it: nothing is freed here for later); ``html``: the part's page, when
-    the caller already rendered it (for its cache key)."""
+    """One part as PDF bytes, with its page count, anchors and bookmark levels (runs in a worker, or in a
+    child of it forked for it: ``FRESH_CHARS``); ``html``: the part's page, when the caller already
+    rendered it (for its cache key)."""
     import gc
 
     from compiler.writers import part_fonts, pdf
@@ -211,6 +216,7 @@ class Batch:
 
         self.layouts, self.cache, self.stats = layouts, cache, stats
         self.done_adding = False
+        self.fresh = False  # each part in a process of its own (``FRESH_CHARS``)
         self.tasks: list = []  # the parent's work (``meanwhile``)
         self.ready: deque = deque()  # (name, result) from the cache, not yet handed out
         self.todo: list = []  # the pool's queue: (name, args), taken from its front
@@ -229,6 +235,7 @@ class Batch:
             else:
                 self.cache_keys[part.name] = key
                 todo.append((part.name, (part, *args, html)))
+                self.fresh = self.fresh or len(html) >= FRESH_CHARS
         if first:
             self.todo[0:0] = todo
         else:
@@ -249,7 +256,8 @@ class Batch:
             if self.todo:
                 self.layouts.start()
                 # The pool sees what ``add`` queues and ``meanwhile`` gives while a result is handed out.
-                for name, result in self.layouts.pool.run(self.todo, last=lambda: self.done_adding, meanwhile=self.tasks):
+                for name, result in self.layouts.pool.run(self.todo, last=lambda: self.done_adding, meanwhile=self.tasks,
+                                                          fresh=self.fresh):
                     self.cache.put(self.cache_keys[name], result)
                     self.stats.laid_out.append(name)
                     yield name, result
