@@ -5,9 +5,9 @@ PDF by parts (``writers.pdf_parts``, a ``Pool`` whose host prepares its workers)
 name the child, make it die with its parent, hand the result (or the exception) back
 through a pipe, and fall back to running the function here where fork is unavailable
 or the child died. A job that leaves much memory behind runs in a child of its own
-(``in_child``; every job of a ``Pool``), which takes that memory with it when it exits. A worker started with an inbox
-receives one value from its parent while it runs (the DOCX worker composes the document at
-once and gets the page numbers when the layout has them).
+(``in_child``, or a ``Pool`` run ``fresh``), which takes that memory with it when it exits.
+A worker started with an inbox receives one value from its parent while it runs (the DOCX
+worker composes the document at once and gets the page numbers when the layout has them).
 """
 
 from __future__ import annotations

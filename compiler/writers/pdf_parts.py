@@ -16,8 +16,9 @@ fonts are embedded as stubs that the merge replaces (``part_fonts``). In order:
 The workers (``Layouts``: one ``workers.Pool`` a build, started by the pipeline before it reads the
 sources) are forked by a host process once it has loaded WeasyPrint and the fonts, and lay out one
 part after another (those of a large document each in a child forked for it, whose memory goes
-with it); each returns bytes, so the parent never holds a laid-out document (nor loads WeasyPrint). They die with the build, and a
-worker whose part dies (e.g. out of memory) has its part laid out in the parent instead.
+with it); each returns bytes, so the parent never holds a laid-out document (nor loads
+WeasyPrint). They die with the build, and a worker whose part dies (e.g. out of memory) has its
+part laid out in the parent instead.
 """
 
 from __future__ import annotations
