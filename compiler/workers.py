@@ -103,6 +103,14 @@ def _become_child(parent: int, name: str) -> None:
         os._exit(1)
 
 
+def _reply(fn, args) -> tuple[bool, object]:
+    """``(True, fn(*args))``, or ``(False, exception)`` for the receiver to re-raise."""
+    try:
+        return True, fn(*args)
+    except Exception as exc:
+        return False, exc
+
+
 def _child_main(conn, parent: int, fn, args, name: str = WORKER_NAME) -> None:
     _become_child(parent, name)
     try:
@@ -324,11 +332,7 @@ def _pool_child_main(conn, parent: int, fn, name: str) -> None:
             if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):  # no reply: the parent runs the job
                 os._exit(1)
             continue
-        try:
-            reply = (True, fn(*args))
-        except Exception as exc:  # the parent re-raises it
-            reply = (False, exc)
-        conn.send(reply)
+        conn.send(_reply(fn, args))
 
 
 def _reply_from_child(conn, fn, args, parent: int, name: str) -> int:
@@ -341,11 +345,7 @@ def _reply_from_child(conn, fn, args, parent: int, name: str) -> int:
         code = 1
         try:
             _become_child(parent, name)
-            try:
-                reply = (True, fn(*args))
-            except Exception as exc:  # the receiver re-raises it
-                reply = (False, exc)
-            conn.send(reply)
+            conn.send(_reply(fn, args))
             code = 0
         finally:
             os._exit(code)

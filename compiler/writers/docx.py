@@ -38,6 +38,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import NamespacePrefixedTag, qn
 from docx.oxml.parser import oxml_parser
 from docx.shared import Mm, Pt, RGBColor
+from lxml import etree
 
 from compiler import document as d
 from compiler import docx_handles as handles
@@ -709,19 +710,10 @@ def _add_run(paragraph, text: str):
 
 
 _XML_SPACE = qn("xml:space")
-# python-docx's ``Paragraph.text`` in one query: the text equivalents of its runs' content, its
-# hyperlinks' runs included, in document order (each element's ``str`` is its text).
-_PRINTED = None
 
 
 def _printed_text(p) -> str:
     """``Paragraph(p).text``, as python-docx gives it."""
-    global _PRINTED
-    if _PRINTED is None:
-        from lxml import etree
-
-        content = "*[self::w:br or self::w:cr or self::w:noBreakHyphen or self::w:ptab or self::w:t or self::w:tab]"
-        _PRINTED = etree.XPath(f"w:r/{content} | w:hyperlink/w:r/{content}", namespaces={"w": W_NS})
     return "".join(str(e) for e in _PRINTED(p))
 
 
@@ -751,6 +743,10 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+# python-docx's ``Paragraph.text`` in one query (``_printed_text``): the text equivalents of its runs'
+# content, its hyperlinks' runs included, in document order (each element's ``str`` is its text).
+_RUN_CONTENT = "*[self::w:br or self::w:cr or self::w:noBreakHyphen or self::w:ptab or self::w:t or self::w:tab]"
+_PRINTED = etree.XPath(f"w:r/{_RUN_CONTENT} | w:hyperlink/w:r/{_RUN_CONTENT}", namespaces={"w": W_NS})
 # parts of python-docx's default template that describe another document
 LEFTOVER_PARTS = ("docProps/thumbnail.jpeg", "word/stylesWithEffects.xml", "customXml/")
 LEFTOVER_SETTINGS = ("savePreviewPicture", "rsids", "attachedTemplate")
@@ -765,15 +761,11 @@ HANDLES_NS = handles.HANDLES_NS
 
 
 def _xml(root) -> bytes:
-    from lxml import etree
-
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _package(data: bytes, w: "Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
     """The saved package, finished: template leftovers removed, fonts embedded, own app.xml and custom.xml."""
-    from lxml import etree
-
     src = zipfile.ZipFile(io.BytesIO(data))
     parts = {name: src.read(name) for name in src.namelist()
              if not any(name == x or (x.endswith("/") and name.startswith(x)) for x in LEFTOVER_PARTS)}
@@ -856,8 +848,6 @@ def _package(data: bytes, w: "Writer", fonts: list[docx_fonts.Embedded]) -> byte
 
 def _font_table(w: "Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
     """One entry per family the styles name, with its embedded faces (regular, bold)."""
-    from lxml import etree
-
     root = etree.Element(f"{{{W_NS}}}fonts", nsmap={"w": W_NS, "r": R_NS})
     alt = {w.faces["text"].family: w.s.fonts.word_text, w.faces["heading"].family: w.s.fonts.word_heading,
            w.faces["fallback"].family: w.s.fonts.word_fallback}

@@ -311,10 +311,16 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
     merger = pdf_merge.Merger()
     bodies = parts.body_parts(doc)
     results: dict[str, PartResult] = {}  # body part name → result
-    stamps: list[tuple[int, PartResult]] = []  # (first body page, stamp run)
+    stamp_parts: dict[str, parts.Part] = {}  # the stamp runs queued, by name
+    stamps: list[tuple[int, PartResult]] = []  # (first body page, stamp run) laid out
     finished: dict[str, object] = {}  # "body": the BodyPages, "front result": the front part's
     batch = Batch(layouts, cache, stats)
-    queued = 0  # stamp pages laid out or under way
+
+    def queue_stamps(known: int, total: bool = False, first: bool = True):  # the runs the body now reaches
+        queued = sum(p.stamp_pages for p in stamp_parts.values())
+        runs = [parts.stamp_part(doc, at, count) for at, count in parts.stamp_runs(known, queued, total)]
+        stamp_parts.update((p.name, p) for p in runs)
+        batch.add([(p, (theme, None, None)) for p in runs], first=first)
 
     def body_done():  # the last body part is in: the page map, the front and the last stamp run
         body = finished["body"] = parts.BodyPages(tuple(results[p.name].pages for p in bodies),
@@ -322,8 +328,7 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
         if on_pages is not None:
             on_pages(body.page_map())
         batch.add([(parts.front_part(doc, body.page_map()), (theme, variant, identifier))], first=True)
-        batch.add([(parts.stamp_part(doc, first, count), (theme, None, None))
-                   for first, count in parts.stamp_runs(body.total, queued, total=True)])
+        queue_stamps(body.total, total=True, first=False)
         if own or not keep_workers:
             batch.last()
         batch.meanwhile(merge_body)
@@ -337,13 +342,11 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
         if not bodies:
             body_done()
         for name, result in batch:
-            if name.startswith("stamp-"):
-                stamps.append((int(name.rpartition("-")[2]), result))
+            if name in stamp_parts:
+                stamps.append((stamp_parts[name].stamp_first, result))
             elif name.startswith("body-"):
                 results[name] = result
-                runs = parts.stamp_runs(sum(r.pages for r in results.values()), queued)
-                batch.add([(parts.stamp_part(doc, first, count), (theme, None, None)) for first, count in runs], first=True)
-                queued = runs[-1][0] + runs[-1][1] - 1 if runs else queued
+                queue_stamps(sum(r.pages for r in results.values()))
                 if len(results) == len(bodies):
                     body_done()
             else:
