@@ -33,7 +33,7 @@ from compiler.paging import PageMap, parts
 from compiler.theme import Theme
 
 MAX_WORKERS = 8
-COLLECT_PAGES = 10  # a part of this many pages or more is rid of its garbage before it is written
+COLLECT_PAGES = 10  # a body or front part of this many pages or more is rid of its garbage before it is written
 # When a part's page is this long (about 10 pages), every part of the document is laid out in a
 # process of its own, which takes its memory with it (a large layout leaves much behind, and a
 # worker would carry it beside the next parts); with none so large, in the workers themselves
@@ -84,8 +84,11 @@ def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: byt
 
     laid = pdf.layout(part.document, theme, part=part, font_config=_fonts, html=html)
     try:
-        if len(laid.document.pages) >= COLLECT_PAGES:  # a large layout's cyclic garbage goes before the
-            gc.collect()  # PDF is written (a lower peak: -15 %); a small one's is not worth the time
+        # A large layout's cyclic garbage goes before the PDF is written (a lower peak: -15 %); a small
+        # one's is not worth the time, nor a stamp run's: its pages are empty, and the collection (30 ms
+        # for 16 pages) would only walk the worker's fonts and WeasyPrint again.
+        if not part.stamp_pages and len(laid.document.pages) >= COLLECT_PAGES:
+            gc.collect()
         with part_fonts.stubs():  # the merge subsets each font once (``part_fonts``)
             data = laid.write(variant, identifier)
         anchors: dict[str, int] = {}
