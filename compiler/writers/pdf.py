@@ -4,9 +4,10 @@ In two steps, so that the page map can be read between them: ``layout`` lays
 the document out (its ``page_map`` gives every anchor's printed page, see
 ``compiler.paging.weasy``); ``LaidOut.write`` writes the tagged PDF;
 ``LaidOut.close`` removes WeasyPrint's temporary copies of the fonts.
-The layout is WeasyPrint's own, with two small extensions installed for it:
-Japanese justification (``justify``) and split table rows that say whose they
-are (``pdf_rows``), both within the one layout pass.
+The layout is WeasyPrint's own, with three small extensions installed for it:
+Japanese justification (``justify``), split table rows that say whose they
+are (``pdf_rows``) and leaders drawn as one text run (``leaders``), all within
+the one layout pass.
 
 Fonts come from fonts/ only: WeasyPrint's fontconfig is loaded from
 ``layouts/fonts.conf``, whose only font folder is fonts/, so no font of the
@@ -208,12 +209,13 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None, html: str |
 
     engine.load()
     from compiler.paging.weasy import page_map
-    from compiler.writers import justify, pdf_rows
+    from compiler.writers import justify, leaders, pdf_rows
     from compiler.writers.html import part_stylesheet, render_html, stylesheet
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _memoize_page_references()
     justify.install()
+    leaders.install()
     labelled = pdf_rows.active()  # split rows say whose they are (else their labels stay hidden)
     fetcher = safe_fetcher()
     own = font_config is None
