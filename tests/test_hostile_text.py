@@ -473,20 +473,54 @@ def test_broken_pipe_is_quiet():
     assert "Traceback" not in err and "内部エラー" not in err and "Exception" not in err
 
 
-@pytest.mark.parametrize("content", ["garbage{", "[]", '{"key": 1}', '{"key": "K", "codepoints": ["a"]}',
-                                     '{"key": "K", "codepoints": 5}', '{"key": "K", "codepoints": [true]}', "\xff\xfe"])
-def test_corrupted_glyph_cache_is_rebuilt(tmp_path, monkeypatch, content):
-    from compiler.frontend import glyphs
+FONT = "BIZUDGothic-Regular.ttf"
+
+
+def _damaged_facts() -> list[str]:
+    """Cache files of the right key, each damaged in one way: not JSON, wrong shape, wrong types, bad numbers."""
+    good = {"format": "followup-font-facts/1", "key": "K", "family": "F", "bold": False, "units_per_em": 1000,
+            "codepoints": [0x3042], "advances": [1000]}
+    changes = [("format", "other/1"), ("key", 1), ("family", ""), ("family", 5), ("bold", 0), ("units_per_em", 0),
+               ("units_per_em", 1.5), ("codepoints", []), ("codepoints", ["a"]), ("codepoints", 5),
+               ("codepoints", [0x110000]), ("codepoints", [True]), ("advances", [-1]), ("advances", [1000, 1]),
+               ("advances", None)]
+    return ["garbage{", "[]", "\xff\xfe", '{"key": "K"}'] + [json.dumps({**good, k: v}) for k, v in changes]
+
+
+@pytest.mark.parametrize("content", _damaged_facts())
+def test_a_damaged_font_facts_cache_is_read_again_from_the_font(tmp_path, monkeypatch, content):
+    from compiler import font_facts
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    files = tuple(load_theme().fonts.files())
-    cache = tmp_path / "followup" / "coverage.json"
-    cache.parent.mkdir()
-    key = "|".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in (glyphs.FONTS_DIR / f for f in files))
+    cache = tmp_path / "followup" / "fonts" / f"{FONT}.json"
+    cache.parent.mkdir(parents=True)
+    key = font_facts._key(font_facts.FONTS_DIR / FONT)
     cache.write_text(content.replace('"K"', json.dumps(key)), encoding="utf-8", errors="surrogateescape")
-    points = glyphs.coverage.__wrapped__(files)
-    assert ord("あ") in points and all(type(p) is int for p in points)
-    assert json.loads(cache.read_text())["key"] == key
+    facts = font_facts.facts.__wrapped__(FONT)
+    assert len(facts.advances) > 1000 and ord("あ") in facts.advances  # the font's, not the damaged file's one
+    assert facts.family == "BIZ UDGothic" and facts.units_per_em > 0
+    rewritten = json.loads(cache.read_text(encoding="utf-8"))
+    assert rewritten["key"] == key and len(rewritten["codepoints"]) == len(facts.advances)
+    assert font_facts._read_cached(cache, key) == facts  # what is kept is what a read of the font gives
+
+
+def test_font_facts_from_the_cache_are_those_of_the_font(tmp_path, monkeypatch):
+    from compiler import font_facts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = font_facts.facts.__wrapped__(FONT)
+    assert (tmp_path / "followup" / "fonts" / f"{FONT}.json").is_file()
+    monkeypatch.setattr(font_facts, "_read_font", None)  # a read of the font would fail now
+    assert font_facts.facts.__wrapped__(FONT) == fresh
+
+
+def test_font_facts_without_a_cache_folder(tmp_path, monkeypatch):
+    from compiler import font_facts
+
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # a file where the folder would go
+    assert ord("あ") in font_facts.facts.__wrapped__(FONT).advances
 
 
 # --- 10. anchors ----------------------------------------------------------------------------------------

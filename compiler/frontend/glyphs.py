@@ -1,18 +1,14 @@
 """Glyph coverage: every character the document will print must be in a shipped font.
 
-Reads only the ``cmap`` tables of the fonts in ``fonts/`` (fontTools, lazily)
-and remembers them in a small cache file keyed by the fonts' sizes and
-modification times, so ``followup check`` stays fast.
+The fonts' code points come from ``compiler.font_facts``, which reads them once and keeps them
+in the user's cache folder, so ``followup check`` stays fast.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from functools import lru_cache
-from pathlib import Path
 
+from compiler import font_facts
 from compiler.diagnostics import Diagnostics, Span
 from compiler.frontend.loader import LoadedSources
 from compiler.frontend.textrules import string_values
@@ -29,54 +25,15 @@ def _reported_by_textrules(ch: str) -> bool:
     return is_xml_invalid(ch) or cp in BIDI_CONTROLS or cp in INVISIBLE or cp in NO_BREAK_SPACES
 
 
-def cache_dir() -> Path:
-    """The user's cache folder of followup (glyph coverage here, font subsets in the DOCX writer)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "followup"
-
-
-def _read_cache(cache: Path, key: str) -> frozenset[int] | None:
-    """The cached code points for ``key``; ``None`` when the file is missing, stale, or not what we wrote
-    (garbage, wrong types, out-of-range numbers): the caller then rebuilds it."""
-    try:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(cached, dict) or cached.get("key") != key:
-        return None
-    points = cached.get("codepoints")
-    if not isinstance(points, list) or not points:
-        return None
-    if not all(type(p) is int and 0 <= p <= 0x10FFFF for p in points):
-        return None
-    return frozenset(points)
-
-
 @lru_cache(maxsize=None)
 def coverage(files: tuple[str, ...]) -> frozenset[int] | None:
     """Union of the code points of ``files`` (in fonts/); ``None`` if one is missing."""
     paths = [FONTS_DIR / f for f in files]
     if not all(p.is_file() for p in paths):
         return None
-    key = "|".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in paths)
-    cache = cache_dir() / "coverage.json"
-    cached = _read_cache(cache, key)
-    if cached is not None:
-        return cached
-    from fontTools.ttLib import TTFont
-
     points: set[int] = set()
-    for p in paths:
-        font = TTFont(str(p), lazy=True)
-        points.update(font.getBestCmap().keys())
-        font.close()
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=cache.parent, delete=False) as fh:
-            json.dump({"key": key, "codepoints": sorted(points)}, fh)
-        os.replace(fh.name, cache)
-    except OSError:
-        pass
+    for f in files:
+        points.update(font_facts.facts(f, FONTS_DIR).advances)
     return frozenset(points)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from compiler import font_facts
 from compiler.theme import FONTS_DIR, Theme
 
 ODTTF_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
@@ -53,21 +54,9 @@ class Embedded:
     data: bytes  # obfuscated
 
 
-@lru_cache(maxsize=None)
-def _names(path: Path) -> tuple[str, bool]:
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(str(path), lazy=True)
-    name = font["name"]
-    family = name.getDebugName(16) or name.getDebugName(1)
-    bold = bool(font["OS/2"].fsSelection & 0x20) or font["head"].macStyle & 1 == 1
-    font.close()
-    return family, bold
-
-
 def face(file: str) -> FontFace:
-    family, bold = _names(FONTS_DIR / file)
-    return FontFace(file, family, bold)
+    found = font_facts.facts(file)
+    return FontFace(file, found.family, found.bold)
 
 
 def faces(theme: Theme) -> dict[str, FontFace]:
@@ -76,25 +65,9 @@ def faces(theme: Theme) -> dict[str, FontFace]:
     return {role: face(getattr(f, role)) for role in ("text", "heading", "heading_bold", "fallback")}
 
 
-@lru_cache(maxsize=None)
-def _metrics(file: str) -> tuple[dict[int, int], int]:
-    """Code point → advance width, and units per em, of a shipped font (read once per process).
-
-    The glyphs are given plain names before the tables are read: left to itself, fontTools
-    derives every glyph's name from the cmap and post tables, most of the time of reading them."""
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(str(FONTS_DIR / file), lazy=True)
-    font.setGlyphOrder([f"g{gid}" for gid in range(font["maxp"].numGlyphs)])
-    cmap, hmtx, upem = font.getBestCmap(), font["hmtx"], font["head"].unitsPerEm
-    widths = {cp: hmtx[name][0] for cp, name in cmap.items()}
-    font.close()
-    return widths, upem
-
-
 def covered(file: str):
     """The code points ``file`` has glyphs for (a mapping: ``in`` is what to ask of it)."""
-    return _metrics(file)[0]
+    return font_facts.facts(file).advances
 
 
 def covers(file: str, char: str) -> bool:
@@ -105,13 +78,11 @@ def _cache_file(file: str, chars: frozenset[str]) -> Path:
     """Where a subset is kept between runs: named by the font's bytes, the characters and fontTools' version."""
     import fontTools
 
-    from compiler.frontend.glyphs import cache_dir
-
     key = hashlib.sha256()
     key.update(hashlib.sha256((FONTS_DIR / file).read_bytes()).digest())
     key.update("".join(sorted(chars)).encode("utf-8"))
     key.update(fontTools.version.encode())
-    return cache_dir() / "subsets" / f"{key.hexdigest()}.ttf"
+    return font_facts.cache_dir() / "subsets" / f"{key.hexdigest()}.ttf"
 
 
 @lru_cache(maxsize=16)
@@ -191,5 +162,5 @@ def embed(theme: Theme, chars: dict[str, set[str]]) -> list[Embedded]:
 @lru_cache(maxsize=None)
 def advance(file: str, text: str) -> float:
     """Advance width of ``text`` in ems (the sum of its characters' advances)."""
-    widths, upem = _metrics(file)
-    return sum(widths.get(ord(c), 0) for c in text) / upem
+    found = font_facts.facts(file)
+    return sum(found.advances.get(ord(c), 0) for c in text) / found.units_per_em
