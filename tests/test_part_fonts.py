@@ -50,3 +50,43 @@ def test_stubs_of_different_fonts_are_refused(mincho):
     other = next(sha for sha in part_fonts.shipped() if sha != mincho)
     with pytest.raises(ValueError):
         part_fonts.program(_stubs(mincho)[:1] + _stubs(other)[:1])
+
+
+def test_a_face_is_copied_once_for_every_part_and_its_stubs_stay_the_same(monkeypatch):
+    """Two parts written one after the other in one process: the second copies no shipped face's data
+    out of HarfBuzz again, and its stubs name the same files as when every face is copied afresh."""
+    from weasyprint.pdf import fonts
+
+    from compiler.diagnostics import Diagnostics
+    from compiler.paging import parts
+    from compiler.pipeline import compile_sources
+    from compiler.theme import load_theme
+    from compiler.writers import pdf, pdf_parts
+    from tests.helpers import MINI
+
+    compiled = compile_sources(MINI, Diagnostics())
+    part = parts.body_parts(compiled.document)[0]
+    copies = []
+    original = fonts.get_hb_object_data
+    monkeypatch.setattr(fonts, "get_hb_object_data", lambda *args: copies.append(args) or original(*args))
+
+    def stub_records(data: bytes) -> list[dict]:
+        import pikepdf
+
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            programs = [obj.read_bytes() for obj in pdf.objects if isinstance(obj, pikepdf.Stream) and "/Length1" in obj]
+        return sorted((json.loads(p[len(part_fonts.STUB):]) for p in programs if part_fonts.is_stub(p)),
+                      key=lambda r: r["sha256"])
+
+    monkeypatch.setattr(part_fonts, "_FACES", {})
+    monkeypatch.setattr(pdf_parts, "_fonts", pdf.fonts())  # one font configuration, as in a worker
+    try:
+        first = stub_records(pdf_parts.lay_out(part, load_theme(), None, None).pdf)
+        copied = len(copies)
+        second = stub_records(pdf_parts.lay_out(part, load_theme(), None, None).pdf)
+    finally:
+        pdf.close_fonts(pdf_parts._fonts)
+    assert first and copied >= len(first)  # the first part copies each face it uses
+    assert len(copies) == copied  # the second copies none
+    assert second == first
+    assert {r["sha256"] for r in first} <= set(part_fonts.shipped())
