@@ -11,6 +11,8 @@
   exception raised then has ``outputs_replaced = True``. The import of
   WeasyPrint is deferred the same way (cffi's library lookup makes temporary
   files that an interrupt at the wrong moment would leave behind).
+* ``held_for_fork()`` blocks them around a fork of a helper, until the helper has set its
+  own handlers (``quiet_child``).
 * ``die_with_parent()`` (Linux ``prctl(PR_SET_PDEATHSIG)``) makes a child
   process receive a signal when its parent dies, even by SIGKILL, which no
   handler can catch.
@@ -124,9 +126,34 @@ def name_process(name: str) -> None:
 
 
 def quiet_child() -> None:
-    """In a forked helper: the signals back to their defaults, except SIGINT, which the parent handles.
+    """In a forked helper: the signals back to their defaults, except SIGINT, which the parent handles,
+    then let through again (``held_for_fork``): one that came meanwhile takes effect now.
 
     (Ctrl-C reaches the whole process group; the parent then stops its helpers itself.)"""
     for s in SIGNALS:
         signal.signal(s, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+
+@contextlib.contextmanager
+def held_for_fork():
+    """Around a fork: the three signals held back (blocked) in this thread, so that one sent to the new
+    child before it has set its own handlers (``quiet_child``) waits for them, instead of reaching the
+    child's copy of this process's handlers (a recording one, as in ``deferred``, would swallow it:
+    the parent then waited 10 s for a host that never stopped). One sent to this process meanwhile is
+    handled here when the block ends; a child leaving the block (``os.fork`` inside it) keeps them
+    held. Where signal masks are unavailable, nothing is held."""
+    import os
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    forker = os.getpid()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        if os.getpid() == forker:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)

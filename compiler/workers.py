@@ -12,6 +12,8 @@ worker composes the document at once and gets the page numbers when the layout h
 
 from __future__ import annotations
 
+from compiler import interrupt
+
 WORKER_NAME = "followup-docx"  # the forked DOCX worker's process name (ps -o comm)
 PART_WORKER_NAME = "followup-part"  # a worker laying out one part of the PDF (writers.pdf_parts)
 HOST_NAME = "followup-host"  # a pool's host: it prepares, then forks the pool's workers (``Pool``)
@@ -46,7 +48,8 @@ class Worker:
             child_args = (*args, inbox_end.recv)
         self.proc = ctx.Process(target=_child_main, args=(child_end, os.getpid(), fn, child_args, name),
                                 daemon=True)
-        self.proc.start()
+        with interrupt.held_for_fork():
+            self.proc.start()
         child_end.close()
         if inbox:
             inbox_end.close()
@@ -159,7 +162,8 @@ class Pool:
         try:
             self.host = ctx.Process(target=_host_main, daemon=True,
                                     args=([theirs for _, theirs in pipes], os.getpid(), self.fn, self.name, self.prepare))
-            self.host.start()
+            with interrupt.held_for_fork():
+                self.host.start()
         finally:
             gc.unfreeze()
         for mine, theirs in pipes:
@@ -278,7 +282,8 @@ def _host_main(conns, parent: int, fn, name: str, prepare) -> None:
     gc.freeze()  # the workers share what the host prepared
     host, pids = os.getpid(), []
     for mine in conns:
-        pid = os.fork()
+        with interrupt.held_for_fork():
+            pid = os.fork()
         if pid == 0:
             for other in conns:
                 if other is not mine:
@@ -340,7 +345,8 @@ def _reply_from_child(conn, fn, args, parent: int, name: str) -> int:
     and exits (status 0 once the reply is sent, else 1); the child's pid."""
     import os
 
-    pid = os.fork()
+    with interrupt.held_for_fork():
+        pid = os.fork()
     if pid == 0:
         code = 1
         try:

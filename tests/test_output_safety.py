@@ -21,7 +21,7 @@ import pytest
 from compiler import interrupt, output
 from compiler.diagnostics import Diagnostics
 from compiler.pipeline import Built, write
-from compiler.workers import PART_WORKER_NAME, WORKER_NAME
+from compiler.workers import HOST_NAME, PART_WORKER_NAME, WORKER_NAME
 from tests.helpers import MINI, ROOT
 
 OLD = {"mini.pdf": b"old pdf", "mini.docx": b"old docx"}
@@ -259,18 +259,20 @@ def _ours(tmpdir: Path) -> dict[int, str]:
     return found
 
 
-def _signal_build(mini: Path, tmp_path: Path, extra: list[str], wait_for: str, signum: int):
-    """Start a build, send ``signum`` once a process named ``wait_for`` runs (or when it ends first)."""
+def _signal_build(mini: Path, tmp_path: Path, extra: list[str], wait_for: str | None, signum: int, after: float = 0):
+    """Start a build, send ``signum`` once a process named ``wait_for`` runs (or when it ends first), or
+    with no name, ``after`` seconds."""
     tmpdir = tmp_path / "tmp"
-    tmpdir.mkdir()
+    tmpdir.mkdir(parents=True)
     out = old_folder(tmp_path)
     env = dict(os.environ, TMPDIR=str(tmpdir))
     proc = subprocess.Popen([sys.executable, "-m", "compiler", "build", "--sources", str(mini), "--out", str(out), "-q"]
                             + extra, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen = False
+    seen = wait_for is None
     while proc.poll() is None and not seen:
         seen = wait_for in _ours(tmpdir).values()
         time.sleep(0.005)
+    time.sleep(after)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=120)
     deadline = time.monotonic() + 10  # SIGKILL of the parent: its children get their death signal now
@@ -285,9 +287,9 @@ def _assert_consistent(out: Path) -> None:
     assert now == OLD or (now["mini.pdf"].startswith(b"%PDF") and now["mini.docx"].startswith(b"PK")), "mixed builds"
 
 
-@pytest.mark.parametrize("extra, wait_for", [([], WORKER_NAME), ([], PART_WORKER_NAME),
+@pytest.mark.parametrize("extra, wait_for", [([], HOST_NAME), ([], WORKER_NAME), ([], PART_WORKER_NAME),
                                              (["--libreoffice-pages"], "soffice.bin")],
-                         ids=["docx-worker", "part-worker", "libreoffice"])
+                         ids=["layout-host", "docx-worker", "part-worker", "libreoffice"])
 def test_sigterm_stops_every_helper_and_removes_every_temporary(mini, tmp_path, extra, wait_for):
     status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, extra, wait_for, signal.SIGTERM)
     assert status in (0, 143), stderr
@@ -299,7 +301,22 @@ def test_sigterm_stops_every_helper_and_removes_every_temporary(mini, tmp_path, 
     _assert_consistent(out)
 
 
-@pytest.mark.parametrize("wait_for", [WORKER_NAME, PART_WORKER_NAME], ids=["docx-worker", "part-worker"])
+def test_sigterm_at_any_moment_of_the_start_leaves_nothing_behind(mini, tmp_path):
+    """Every 20 ms of the first half second: from before the handlers are set, through the fork of the
+    layout host (before the command line is read) and the start of its workers, to the layout."""
+    statuses = set()
+    for n in range(25):
+        status, stderr, out, tmpdir, _ = _signal_build(mini, tmp_path / str(n), [], None, signal.SIGTERM, 0.02 * n)
+        statuses.add(status)
+        assert status in (0, 143, -signal.SIGTERM), stderr
+        assert "Traceback" not in stderr
+        assert _ours(tmpdir) == {}, f"a helper process outlived the build stopped after {0.02 * n:.2f} s"
+        assert list(tmpdir.iterdir()) == [], f"temporary files left behind by the build stopped after {0.02 * n:.2f} s"
+        _assert_consistent(out)
+    assert 143 in statuses  # some signal came while the build handled it
+
+
+@pytest.mark.parametrize("wait_for", [HOST_NAME, WORKER_NAME, PART_WORKER_NAME], ids=["layout-host", "docx-worker", "part-worker"])
 def test_the_workers_die_with_a_killed_parent(mini, tmp_path, wait_for):
     """SIGKILL cannot be handled: the workers still go (PR_SET_PDEATHSIG), and the outputs are untouched."""
     status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, [], wait_for, signal.SIGKILL)
