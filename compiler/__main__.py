@@ -1,5 +1,5 @@
 """Entry point for ``python -m compiler``."""
 
-from compiler.cli import main
+from compiler.cli import entry
 
-main()
+entry()

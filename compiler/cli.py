@@ -119,6 +119,15 @@ def _quiet_broken_pipe() -> None:
     sys.exit(141)
 
 
+def _stopped(exc: BaseException) -> None:
+    """Say that an interrupt stopped the command, and exit with 128 + its signal (130 for Ctrl-C)."""
+    if getattr(exc, "outputs_replaced", False):  # the signal came during the last renames
+        click.echo("中断しました（出力はこの回のビルドで置き換え済みです）。", err=True)
+    else:
+        click.echo("中断しました（出力は書き換えていません）。", err=True)
+    sys.exit(exc.exit_status if isinstance(exc, Interrupted) else 130)
+
+
 class _Guarded(click.Group):
     """Any unexpected failure becomes a short Japanese message and exit status 3, not a traceback.
 
@@ -130,6 +139,21 @@ class _Guarded(click.Group):
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
             raise _in_japanese(exc) from None
+
+    # Commands defined in modules of their own, imported only when asked for: ``build`` forks its
+    # layout host before the source checks are imported (``pipeline.build``), and ``fmt`` imports them.
+    LAZY = {"fmt": ("compiler.fmt", "fmt_command")}
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx, name):
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attribute = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def resolve_command(self, ctx, args):
         name = args[0] if args else ""
@@ -160,11 +184,7 @@ class _Guarded(click.Group):
                 _quiet_broken_pipe()
             raise
         except (KeyboardInterrupt, Interrupted) as exc:
-            if getattr(exc, "outputs_replaced", False):  # the signal came during the last renames
-                click.echo("中断しました（出力はこの回のビルドで置き換え済みです）。", err=True)
-            else:
-                click.echo("中断しました（出力は書き換えていません）。", err=True)
-            sys.exit(exc.exit_status if isinstance(exc, Interrupted) else 130)
+            _stopped(exc)
         except Exception as exc:
             if os.environ.get("FOLLOWUP_DEBUG"):
                 raise
@@ -237,6 +257,10 @@ def _output_options(fn):
     return fn
 
 
+def _formats(want_pdf: bool, want_docx: bool) -> frozenset[str]:
+    return frozenset(f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on)
+
+
 def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: bool, quiet: bool, strict: bool,
          no_embed_fonts: bool = False, **request) -> None:
     """Build a request, run the pipeline, write the files all or nothing, report."""
@@ -244,7 +268,7 @@ def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: b
 
     if not (want_pdf or want_docx):
         raise click.UsageError("--no-pdf と --no-docx を同時には指定できません。")
-    formats = frozenset(f for f, on in (("pdf", want_pdf), ("docx", want_docx)) if on)
+    formats = _formats(want_pdf, want_docx)
     from compiler import interrupt
 
     diags = Diagnostics(strict=strict)
@@ -665,10 +689,53 @@ def import_docx(docx_file: Path, sources: Path, dry_run: bool, accept_changes: b
         sys.exit(1)
 
 
-def _register_fmt() -> None:
-    from compiler.fmt import fmt_command
-
-    main.add_command(fmt_command)
 
 
-_register_fmt()
+# --- entry point ----------------------------------------------------------------
+
+def _early_layouts(args: list[str]):
+    """Start the layout workers of a build by parts now (``pdf_parts.Layouts.early``), if ``args`` ask
+    for one; ``None`` otherwise, or when they do not parse (``main`` then says why)."""
+    if not args or any(a in ("-h", "--help", "--version") for a in args):
+        return None
+    try:  # only a guess at what ``main`` will do: whatever goes wrong here, ``main`` reports it
+        with main.make_context("followup", list(args), resilient_parsing=True) as ctx:
+            name, command, rest = main.resolve_command(ctx, [*ctx.protected_args, *ctx.args])
+            if name not in ("build", "preview"):
+                return None
+            params = command.make_context(name, rest, parent=ctx, resilient_parsing=True).params
+    except Exception:
+        return None
+    from compiler.pipeline import PDF_VARIANTS, Request
+    from compiler.writers import pdf_parts
+
+    def flag(key: str, default: bool) -> bool:
+        return default if params.get(key) is None else bool(params[key])
+
+    formats = _formats(flag("want_pdf", True), flag("want_docx", True))
+    variant = params.get("pdf_variant") or "default"
+    request = Request(sources=SOURCES_DIR, formats=formats or frozenset({"pdf"}), release=flag("release", False),
+                      libreoffice_pages=flag("libreoffice_pages", False), single_pass=flag("single_pass", False),
+                      pdf_variant=variant if variant in PDF_VARIANTS else "default")
+    return pdf_parts.Layouts.early(pdf_parts.worker_count()) if request.by_parts else None
+
+
+def entry() -> None:
+    """The ``followup`` command and ``python -m compiler``: ``main``, with the layout workers of a build by
+    parts started before anything else (see ``pdf_parts.Layouts.early`` for why so early)."""
+    from compiler import interrupt
+
+    layouts = None
+    try:
+        with interrupt.handled():  # an interrupt now stops the early layouts too, as ``_run`` stops a build's helpers
+            with interrupt.deferred():  # started and known here, or neither (an interrupt takes effect after)
+                layouts = _early_layouts(sys.argv[1:])
+            if layouts is not None:
+                main()
+                return
+    except Interrupted as exc:  # one that came before (or after) the command's own handling of it
+        _stopped(exc)
+    finally:
+        if layouts is not None:
+            layouts.close()
+    main()  # every other command keeps the signal handling it has

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from compiler.diagnostics import Diagnostics, Span
 from compiler.document import Document
-from compiler.frontend.checks import ValidSources
 from compiler.paging import PageMap
 from compiler.theme import Theme, load_theme
 from compiler.workers import Worker
+
+if TYPE_CHECKING:  # imported where the sources are checked, after the build's layout host has forked (``build``)
+    from compiler.frontend.checks import ValidSources
 
 PDF_VARIANTS = {"default": "default", "ua-1": "pdf/ua-1", "a-2b": "pdf/a-2b", "plain": None}
 
@@ -249,7 +251,7 @@ def build(request: Request, diags: Diagnostics) -> Built:
     if request.by_parts:  # its host loads WeasyPrint and the fonts while the sources are read
         from compiler.writers import pdf_parts
 
-        layouts = pdf_parts.Layouts(pdf_parts.worker_count()).start()
+        layouts = pdf_parts.Layouts.take(pdf_parts.worker_count())
     try:
         return _build(request, diags, built, layouts)
     finally:
