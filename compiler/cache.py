@@ -46,8 +46,9 @@ def default_folder() -> Path | None:
     chosen = os.environ.get("FOLLOWUP_CACHE_DIR")
     if chosen is not None:
         return Path(chosen) if chosen else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "followup" / "parts"
+    from compiler import user_cache
+
+    return user_cache.folder() / "parts"
 
 
 @lru_cache(maxsize=1)

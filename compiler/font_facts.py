@@ -4,7 +4,7 @@ and its code points with their advance widths.
 The glyph check (``frontend.glyphs``) asks which characters a font has; the DOCX writer asks the
 names it must give the fonts and the widths of list markers. Reading them with fontTools takes
 about 0.2 s for the shipped CJK fonts (mostly their cmap tables), every build; so each file's
-facts are kept in the user's cache folder (``cache_dir()/fonts/``), one JSON file per font file,
+facts are kept in the user's cache folder (``user_cache.folder()/fonts/``), one JSON file per font file,
 keyed by its name, size and modification time. A build with the facts cached imports no fontTools.
 A cache file that is missing, stale or not what this module writes (garbage, wrong types,
 out-of-range numbers) is read again from the font and rewritten; without a writable cache folder
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from compiler import user_cache
 from compiler.theme import FONTS_DIR
 
 FORMAT = "followup-font-facts/1"
@@ -31,12 +32,6 @@ class FontFacts:
     bold: bool
     units_per_em: int
     advances: dict[int, int]  # code point → advance width in font units (every code point of its cmap)
-
-
-def cache_dir() -> Path:
-    """The user's cache folder of followup (font facts, and the DOCX writer's font subsets)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "followup"
 
 
 def _key(path: Path) -> str:
@@ -100,7 +95,7 @@ def facts(file: str, fonts_dir: Path = FONTS_DIR) -> FontFacts:
     ``OSError`` if the file cannot be read."""
     path = fonts_dir / file
     key = _key(path)
-    cache = cache_dir() / "fonts" / f"{file}.json"
+    cache = user_cache.folder() / "fonts" / f"{file}.json"
     cached = _read_cached(cache, key)
     if cached is not None:
         return cached

@@ -523,6 +523,43 @@ def test_font_facts_without_a_cache_folder(tmp_path, monkeypatch):
     assert ord("あ") in font_facts.facts.__wrapped__(FONT).advances
 
 
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "folder", "unwritable"])
+def test_a_damaged_template_cache_is_compiled_again(tmp_path, monkeypatch, damage):
+    """Compiled templates kept in the user's cache folder: whatever is found there, the page is the same."""
+    from compiler.diagnostics import Diagnostics
+    from compiler.writers import html
+
+    compiled = compile_sources(MINI, Diagnostics())
+
+    def page() -> str:
+        html.jinja_environment.cache_clear()
+        try:
+            return html.render_html(compiled.document)
+        finally:
+            html.jinja_environment.cache_clear()
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = page()
+    entries = sorted((tmp_path / "followup" / "templates").glob("*.cache"))
+    assert entries  # kept
+    for entry in entries:
+        data = entry.read_bytes()
+        if damage == "garbage":
+            entry.write_bytes(b"\x80\x04garbage" + data[::-1])
+        elif damage == "truncated":
+            entry.write_bytes(data[: len(data) // 3])
+        elif damage == "empty":
+            entry.write_bytes(b"")
+        elif damage == "folder":
+            entry.unlink()
+            entry.mkdir()
+    if damage == "unwritable":
+        blocked = tmp_path / "blocked"
+        blocked.write_text("")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # a file where the folder would go
+    assert page() == fresh
+
+
 # --- 10. anchors ----------------------------------------------------------------------------------------
 
 def test_item_ids_cannot_collide_with_generated_anchors(mini):

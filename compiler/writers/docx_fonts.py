@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from compiler import font_facts
+from compiler import font_facts, user_cache
 from compiler.theme import FONTS_DIR, Theme
 
 ODTTF_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
@@ -82,7 +82,7 @@ def _cache_file(file: str, chars: frozenset[str]) -> Path:
     key.update(hashlib.sha256((FONTS_DIR / file).read_bytes()).digest())
     key.update("".join(sorted(chars)).encode("utf-8"))
     key.update(fontTools.version.encode())
-    return font_facts.cache_dir() / "subsets" / f"{key.hexdigest()}.ttf"
+    return user_cache.folder() / "subsets" / f"{key.hexdigest()}.ttf"
 
 
 @lru_cache(maxsize=16)
