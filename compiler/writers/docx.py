@@ -136,16 +136,14 @@ class _Styles:
         for tag, val in (("w:kinsoku", "1"), ("w:overflowPunct", "1"), ("w:autoSpaceDE", "0"), ("w:autoSpaceDN", "0")):
             ppr.append(new_element(tag, val=val))
         self.roles["Normal"] = "text"
-        known = {x.name for x in styles}  # python-docx finds a style by walking them all
+        by_name = {x.name: x for x in styles}  # python-docx finds a style by walking them all
 
         def para(name, base="Normal", font=None, bold=None, size_pt=None, left=0.0, hang=False, first=0.0,
                  before=0.0, after=0.0, align=None, keep_next=False, page_break=False, pitch_pt=None):
-            if name in known:
-                st = styles[name]
-            else:
-                st = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
-                known.add(name)
-            st.base_style = styles[base] if base else None
+            st = by_name.get(name)
+            if st is None:
+                st = by_name[name] = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            st.base_style = by_name[base] if base else None
             st.quick_style = True
             f = st.font
             if font:
@@ -671,14 +669,14 @@ class Writer:
         self.pages = NO_PAGES
         for n, (text, _) in enumerate(self.page_numbers):
             text.text = _PAGE_SLOT.format(n)
-        draft = Draft(self._save(), tuple(anchor for _, anchor in self.page_numbers))
+        draft = Draft(self._save(compress=False), tuple(anchor for _, anchor in self.page_numbers))
         return draft if draft.slots() == list(range(len(self.page_numbers))) else self
 
-    def _save(self) -> bytes:
+    def _save(self, compress: bool = True) -> bytes:
         buf = io.BytesIO()
         self.docx.save(buf)
         fonts = docx_fonts.embed(self.s, self.chars) if self.embed_fonts else []
-        return normalise_zip(_package(buf.getvalue(), self, fonts))
+        return _zip(_package(buf.getvalue(), self, fonts), compress)
 
 
 def _segments(text: str, text_font: str):
@@ -764,8 +762,8 @@ def _xml(root) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _package(data: bytes, w: "Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
-    """The saved package, finished: template leftovers removed, fonts embedded, own app.xml and custom.xml."""
+def _package(data: bytes, w: "Writer", fonts: list[docx_fonts.Embedded]) -> dict[str, bytes]:
+    """The saved package's parts, finished: template leftovers removed, fonts embedded, own app.xml and custom.xml."""
     src = zipfile.ZipFile(io.BytesIO(data))
     parts = {name: src.read(name) for name in src.namelist()
              if not any(name == x or (x.endswith("/") and name.startswith(x)) for x in LEFTOVER_PARTS)}
@@ -839,11 +837,7 @@ def _package(data: bytes, w: "Writer", fonts: list[docx_fonts.Embedded]) -> byte
     parts["[Content_Types].xml"] = _xml(types)
     parts["docProps/app.xml"] = _app_xml(w.pages)
     parts["docProps/custom.xml"] = _custom_xml(w)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name, body in parts.items():
-            dst.writestr(name, body)
-    return out.getvalue()
+    return parts
 
 
 def _font_table(w: "Writer", fonts: list[docx_fonts.Embedded]) -> bytes:
@@ -935,17 +929,24 @@ def _custom_xml(w: "Writer") -> bytes:
 def normalise_zip(data: bytes) -> bytes:
     """Same parts, fixed timestamps and attributes: equal inputs give equal bytes."""
     src = zipfile.ZipFile(io.BytesIO(data))
+    return _zip({info.filename: src.read(info.filename) for info in src.infolist()})
+
+
+def _zip(parts: dict[str, bytes], compress: bool = True) -> bytes:
+    """A package of ``parts`` in this order, each entry as every DOCX of this writer has it (``_normal_info``):
+    equal parts give equal bytes. Not ``compress``-ed: a draft's, which its ``package`` compresses
+    (every entry is deflated once, not at each step)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(_normal_info(info.filename), src.read(info.filename))
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, body in parts.items():
+            dst.writestr(_normal_info(name, compress), body)
     return out.getvalue()
 
 
-def _normal_info(name: str) -> zipfile.ZipInfo:
+def _normal_info(name: str, compress: bool = True) -> zipfile.ZipInfo:
     """A package member's entry as every DOCX of this writer has it (fixed time, attributes, deflate)."""
     zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    zi.compress_type = zipfile.ZIP_DEFLATED
+    zi.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     zi.external_attr = 0o644 << 16
     return zi
 
@@ -987,13 +988,12 @@ class Draft:
             return str(pages.get(self.anchors[int(match.group(1))], "") or "").encode("ascii")
 
         src = zipfile.ZipFile(io.BytesIO(self.data))
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                data = src.read(info.filename)
-                if info.filename == _SLOTTED_PART:
-                    data = _PAGE_SLOT_RE.sub(number, data)
-                elif info.filename == "docProps/app.xml":
-                    data = _app_xml(pages)
-                dst.writestr(_normal_info(info.filename), data)
-        return out.getvalue()
+        parts = {}
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == _SLOTTED_PART:
+                data = _PAGE_SLOT_RE.sub(number, data)
+            elif info.filename == "docProps/app.xml":
+                data = _app_xml(pages)
+            parts[info.filename] = data
+        return _zip(parts)
