@@ -700,7 +700,7 @@ def _early_layouts(args: list[str]):
         return None
     try:  # only a guess at what ``main`` will do: whatever goes wrong here, ``main`` reports it
         with main.make_context("followup", list(args), resilient_parsing=True) as ctx:
-            name, command, rest = main.resolve_command(ctx, [*ctx.protected_args, *ctx.args])
+            name, command, rest = main.resolve_command(ctx, list(args))  # ``main``: no options but those turned away above
             if name not in ("build", "preview"):
                 return None
             params = command.make_context(name, rest, parent=ctx, resilient_parsing=True).params

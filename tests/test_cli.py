@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from compiler.cli import main
@@ -184,3 +185,49 @@ def test_no_embed_fonts_writes_a_docx_without_font_parts(mini, tmp_path):
     fonts = {out.name: [n for n in zipfile.ZipFile(next(out.glob("*.docx"))).namelist() if n.endswith(".odttf")]
              for out in (tmp_path / "plain", tmp_path / "embedded")}
     assert fonts["plain"] == [] and len(fonts["embedded"]) == 4
+
+
+# --- the layout host started before the command runs (cli.entry) -------------------------------------
+
+EARLY = [(["build", "-q"], True), (["preview", "-m", "経産省", "-q"], True), (["build", "--no-pdf"], True),
+         (["build", "--sources", "x", "--out", "y"], True),
+         (["build", "--single-pass"], False), (["build", "--pdf-variant", "a-2b"], False),
+         (["build", "--no-pdf", "--release"], False), (["build", "--no-pdf", "--libreoffice-pages"], False),
+         (["build", "-h"], False), (["preview", "--help"], False), (["check"], False), (["serve"], False),
+         (["fmt", "--check"], False), ([], False), (["--version"], False), (["nonsense"], False)]
+
+
+@pytest.mark.parametrize("args, early", EARLY, ids=[" ".join(a) or "(none)" for a, _ in EARLY])
+def test_the_layout_host_is_started_first_only_for_a_build_by_parts(args, early):
+    from compiler import cli
+    from compiler.writers import pdf_parts
+
+    layouts = cli._early_layouts(args)
+    try:
+        assert (layouts is not None) == early
+        if early:
+            assert layouts.pool is not None and Path(layouts.scratch).is_dir()
+            assert pdf_parts.Layouts.take(layouts.size) is layouts  # the build takes these
+            assert pdf_parts.Layouts.take(layouts.size) is not layouts  # once
+    finally:
+        if layouts is not None:
+            scratch = layouts.scratch
+            layouts.close()
+            assert not Path(scratch).exists()
+
+
+def test_layouts_started_early_that_no_build_takes_are_closed_by_the_command(tmp_path):
+    """A build that stops before its layout (here: sources with an error) leaves no host and no scratch folder."""
+    import shutil
+
+    from tests.helpers import MINI
+
+    sources = tmp_path / "sources"
+    shutil.copytree(MINI, sources)
+    break_item(sources)
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "compiler", "build", "--sources", str(sources), "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("followup-parts-")] == []
