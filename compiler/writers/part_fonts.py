@@ -40,14 +40,16 @@ def is_stub(data: bytes) -> bool:
     return data.startswith(STUB)
 
 
-# A HarfBuzz face of a shipped font, by its address → the face's data and their sha256. WeasyPrint
-# copies a font's whole data out of its face for every PDF it writes (``Font.__init__``), 5 MB a
-# font, and the stub needs their digest: 15 ms a part for three fonts, 0.2 s of a build. A worker's
-# parts share their faces (one font configuration a build), so each face's data is copied and
-# hashed once, in the process that first writes it (the pool's host, warming up: its workers
-# share the copy). The face is referenced, so that it outlives every part and its address names
-# no other face.
-_FACES: dict[int, tuple[bytes, str]] = {}
+# A HarfBuzz face of a shipped font, by its address → a view of the face's data (no copy) and their
+# sha256. WeasyPrint copies a font's whole data out of its face for every PDF it writes
+# (``Font.__init__``), 5 to 6 MB a font, and the stub needs their digest: 15 ms a part for three
+# fonts, and 15 MB of copies beside each large part's layout. A worker's parts share their faces (one
+# font configuration a build), and a face's data is the font file as HarfBuzz mapped it: so each
+# part is given a view of that mapping (shared by every process, in no process's own memory), and the
+# digest is taken once in the process that first writes the face (the pool's host, warming up: its
+# workers inherit it). The face and its data are referenced, so that they outlive every part and the
+# address names no other face.
+_FACES: dict[int, tuple[object, str]] = {}
 
 
 @contextlib.contextmanager
@@ -65,15 +67,20 @@ def stubs():
     def face_data(hb_object, ot_color=None, glyph=None):
         if ot_color is not None or glyph is not None:
             return original_data(hb_object, ot_color, glyph)
-        known = _FACES.get(int(ffi.cast("uintptr_t", hb_object)))
-        if known is not None:
-            return known[0]
-        data = original_data(hb_object)
-        digest = hashlib.sha256(data).hexdigest()
-        if digest in shipped():
-            harfbuzz.hb_face_reference(hb_object)
-            _FACES[int(ffi.cast("uintptr_t", hb_object))] = (data, digest)
-        return data
+        address = int(ffi.cast("uintptr_t", hb_object))
+        known = _FACES.get(address)
+        if known is None:
+            blob = harfbuzz.hb_face_reference_blob(hb_object)
+            length = harfbuzz.hb_blob_get_length(blob)
+            pointer = harfbuzz.hb_blob_get_data(blob, ffi.NULL)
+            view = ffi.buffer(pointer, length) if pointer != ffi.NULL and length else b""
+            digest = hashlib.sha256(view).hexdigest()
+            if digest not in shipped():
+                harfbuzz.hb_blob_destroy(blob)
+                return original_data(hb_object)
+            harfbuzz.hb_face_reference(hb_object)  # the blob stays referenced too: the view stays valid
+            known = _FACES[address] = (view, digest)
+        return known[0]
 
     def clean(font, to_unicode, hinting):
         plain = to_unicode and not (font.missing or font.png or font.svg or font.colr or font.bitmap)
@@ -87,6 +94,8 @@ def stubs():
                 record = {"sha256": digest, "index": font.index, "hinting": bool(hinting), "glyphs": sorted(to_unicode)}
                 font.file_content = STUB + json.dumps(record, separators=(",", ":")).encode("ascii")
                 return
+        if not isinstance(font.file_content, bytes):  # a view of a shipped face: WeasyPrint's own ways want bytes
+            font.file_content = bytes(font.file_content)
         original_clean(font, to_unicode, hinting)
 
     fonts.Font.clean, fonts.get_hb_object_data = clean, face_data
