@@ -1,7 +1,9 @@
 """The PDF engine: WeasyPrint, imported once the way every PDF writer needs it.
 
-Its one job is ``load()``, the single place WeasyPrint is first imported, and the
-``HTML`` class every writer reads its documents with:
+Its one job is ``load()``, the single place WeasyPrint is first imported, the
+``HTML`` class every writer reads its documents with, and ``extend()``, the one way
+the PDF writer's small extensions (``justify``, ``pdf_rows``, ``leaders``) replace a
+WeasyPrint function:
 
 * fontconfig reads ``layouts/fonts.conf`` (fonts/ only, ``pdf.project_fonts_only``);
 * an interrupt waits for the import to finish (``interrupt.deferred``);
@@ -39,6 +41,24 @@ HTML = None  # weasyprint.HTML with the lean user-agent stylesheet, set by ``loa
 _NOTE_RULE = re.compile(r"^::(?:footnote-call|footnote-marker|note-call|note-marker|note-callback) \{[^}]*\}\n", re.M)
 _MARKER_RULE = "\n::marker {"
 _LIST_ITEM_MARKER_RULE = "\n:is(li, summary)::marker {"
+
+
+def extend(module, name: str, supported: tuple[str, ...], make, keep_as: str) -> bool:
+    """Replace ``module.name`` with ``make(original)``, once, on a WeasyPrint whose version starts with one
+    of ``supported``; ``False`` (and nothing changed) on any other. The replacement keeps WeasyPrint's own
+    function as its attribute ``keep_as`` (the tests lay out with it, to compare)."""
+    import weasyprint
+
+    if not weasyprint.__version__.startswith(supported):
+        return False
+    original = getattr(module, name)
+    if getattr(original, "_fu_extension", False):
+        return True
+    replacement = make(original)
+    replacement._fu_extension = True
+    setattr(replacement, keep_as, original)
+    setattr(module, name, replacement)
+    return True
 
 
 def load():

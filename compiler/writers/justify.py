@@ -251,28 +251,23 @@ def _spread(context, line, found: dict, spacing: float, space_spacing: float = 0
 
 def install() -> bool:
     """Replace ``justify_line`` once; ``False`` (and nothing changed) on an unsupported WeasyPrint."""
-    import weasyprint
     from weasyprint.layout import inline
 
-    if not weasyprint.__version__.startswith(SUPPORTED):
-        return False
-    if getattr(inline.justify_line, "_fu", False):
-        return True
-    _install_letter_spacing()
-    spaces_only = inline.justify_line
+    from compiler.writers import engine
 
-    def justify_line(context, line, extra_width):
-        found, spaces = opportunities(line)
-        count = sum(len(indexes) + widens_after for _, indexes, widens_after in found.values())
-        if not count:
-            return spaces_only(context, line, extra_width)
-        if extra_width > 0:
-            # Gaps and inner spaces share the free width; what a gap cannot take (MAX_GAP_EM)
-            # goes to the spaces, as WeasyPrint would give it to them.
-            gap = min(extra_width / (count + spaces), MAX_GAP_EM * line.style["font_size"])
-            _spread(context, line, found, gap, (extra_width - gap * count) / spaces if spaces else 0.0)
+    def make(spaces_only):
+        _install_letter_spacing()
 
-    justify_line._fu = True
-    justify_line.spaces_only = spaces_only  # WeasyPrint's own, for comparisons (tests)
-    inline.justify_line = justify_line
-    return True
+        def justify_line(context, line, extra_width):
+            found, spaces = opportunities(line)
+            count = sum(len(indexes) + widens_after for _, indexes, widens_after in found.values())
+            if not count:
+                return spaces_only(context, line, extra_width)
+            if extra_width > 0:
+                # Gaps and inner spaces share the free width; what a gap cannot take (MAX_GAP_EM)
+                # goes to the spaces, as WeasyPrint would give it to them.
+                gap = min(extra_width / (count + spaces), MAX_GAP_EM * line.style["font_size"])
+                _spread(context, line, found, gap, (extra_width - gap * count) / spaces if spaces else 0.0)
+        return justify_line
+
+    return engine.extend(inline, "justify_line", SUPPORTED, make, keep_as="spaces_only")  # WeasyPrint's own

@@ -35,22 +35,16 @@ def joined(context, leader_box) -> None:
 
 def install() -> bool:
     """Replace ``handle_leader`` once; ``False`` (and nothing changed) on an unsupported WeasyPrint."""
-    import weasyprint
     from weasyprint.layout import inline, leader
 
-    if not weasyprint.__version__.startswith(SUPPORTED):
-        return False
-    if getattr(inline.handle_leader, "_fu", False):
-        return True
-    copies = inline.handle_leader
+    from compiler.writers import engine
 
-    def handle_leader(context, line, containing_block):
-        copies(context, line, containing_block)
-        _, box = leader.leader_index(line)
-        if box is not None:
-            joined(context, box)
+    def make(copies):
+        def handle_leader(context, line, containing_block):
+            copies(context, line, containing_block)
+            _, box = leader.leader_index(line)
+            if box is not None:
+                joined(context, box)
+        return handle_leader
 
-    handle_leader._fu = True
-    handle_leader.copies = copies  # WeasyPrint's own, for comparisons (tests)
-    inline.handle_leader = handle_leader
-    return True
+    return engine.extend(inline, "handle_leader", SUPPORTED, make, keep_as="copies")  # WeasyPrint's own

@@ -191,46 +191,42 @@ def _first_fragment_check(table: _Table, row, index: int, count: int, result, sk
 
 def install() -> bool:
     """Wrap WeasyPrint's table and cell layout once; ``False`` (and nothing changed) on an unsupported version."""
-    import weasyprint
     from weasyprint.formatting_structure import boxes
     from weasyprint.layout import block
 
-    if not weasyprint.__version__.startswith(SUPPORTED):
-        return False
-    if getattr(block.block_container_layout, "_fu_rows", False):
-        return True
-    container_layout = block.block_container_layout
-    table_layout = block.table_layout
+    from compiler.writers import engine
 
-    def rows_table_layout(context, table, bottom_space, skip_stack, containing_block, page_is_empty,
-                          absolute_boxes, fixed_boxes):
-        if not _settings.enabled or not _has_class(table, TABLE_CLASS):
-            return table_layout(context, table, bottom_space, skip_stack, containing_block, page_is_empty,
-                                absolute_boxes, fixed_boxes)
-        _tables.append(_Table(_cell_map(table), exempt_first=skip_stack is not None or page_is_empty))
-        try:
-            return table_layout(context, table, bottom_space, skip_stack, containing_block, page_is_empty,
-                                absolute_boxes, fixed_boxes)
-        finally:
-            _tables.pop()
+    def make_table_layout(table_layout):
+        def rows_table_layout(context, table, bottom_space, skip_stack, containing_block, page_is_empty,
+                              absolute_boxes, fixed_boxes):
+            if not _settings.enabled or not _has_class(table, TABLE_CLASS):
+                return table_layout(context, table, bottom_space, skip_stack, containing_block, page_is_empty,
+                                    absolute_boxes, fixed_boxes)
+            _tables.append(_Table(_cell_map(table), exempt_first=skip_stack is not None or page_is_empty))
+            try:
+                return table_layout(context, table, bottom_space, skip_stack, containing_block, page_is_empty,
+                                    absolute_boxes, fixed_boxes)
+            finally:
+                _tables.pop()
+        return rows_table_layout
 
-    def rows_block_container_layout(context, box, bottom_space, skip_stack, page_is_empty, absolute_boxes,
-                                    fixed_boxes, adjoining_margins, first_letter_style, first_line_style, discard,
-                                    max_lines):
-        options = {"absolute_boxes": absolute_boxes, "fixed_boxes": fixed_boxes,
-                   "adjoining_margins": adjoining_margins, "first_letter_style": first_letter_style,
-                   "first_line_style": first_line_style, "discard": discard, "max_lines": max_lines}
-        where = _tables[-1].cells.get(id(box)) if _tables and isinstance(box, boxes.TableCellBox) else None
-        if where is None:
-            return container_layout(context, box, bottom_space, skip_stack, page_is_empty, **options)
-        table = _tables[-1]
-        row, index, count = where
-        if table.first_row is None:
-            table.first_row = row
-        result = _layout_cell(container_layout, context, box, bottom_space, skip_stack, page_is_empty, options)
-        return _first_fragment_check(table, row, index, count, result, skip_stack)
+    def make_container_layout(container_layout):
+        def rows_block_container_layout(context, box, bottom_space, skip_stack, page_is_empty, absolute_boxes,
+                                        fixed_boxes, adjoining_margins, first_letter_style, first_line_style, discard,
+                                        max_lines):
+            options = {"absolute_boxes": absolute_boxes, "fixed_boxes": fixed_boxes,
+                       "adjoining_margins": adjoining_margins, "first_letter_style": first_letter_style,
+                       "first_line_style": first_line_style, "discard": discard, "max_lines": max_lines}
+            where = _tables[-1].cells.get(id(box)) if _tables and isinstance(box, boxes.TableCellBox) else None
+            if where is None:
+                return container_layout(context, box, bottom_space, skip_stack, page_is_empty, **options)
+            table = _tables[-1]
+            row, index, count = where
+            if table.first_row is None:
+                table.first_row = row
+            result = _layout_cell(container_layout, context, box, bottom_space, skip_stack, page_is_empty, options)
+            return _first_fragment_check(table, row, index, count, result, skip_stack)
+        return rows_block_container_layout
 
-    rows_block_container_layout._fu_rows = True
-    block.block_container_layout = rows_block_container_layout
-    block.table_layout = rows_table_layout
-    return True
+    return (engine.extend(block, "table_layout", SUPPORTED, make_table_layout, keep_as="original")
+            and engine.extend(block, "block_container_layout", SUPPORTED, make_container_layout, keep_as="original"))
