@@ -491,40 +491,45 @@ def serve(sources: Path, host: str, port: int, ministry: str | None, out_dir: Pa
     """Run the preview until Ctrl-C or SIGTERM; the exit status."""
     from watchfiles import watch
 
-    preview = Preview(sources, ministry)
     stopping = threading.Event()
-    preview.compile()
-    try:
-        server = make_server(preview, host, port, stopping)
-    except OSError as exc:
-        print(f"{host}:{port} で待ち受けできません（{exc.strerror or exc}）。--port で別の番号を指定してください。",
-              file=sys.stderr)
-        return 2
-    if build_documents:
-        preview.builder = Builder(preview, out_dir)
-        if preview.content is not None:
-            preview.builder.request()
-    shown_host = f"[{host}]" if ":" in host else host
-    print(f"プレビュー: http://{shown_host}:{server.server_address[1]}/", flush=True)
-    print(f"{sources} と layouts/ を見ています。止めるには Ctrl-C を押してください。", file=sys.stderr, flush=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="followup-serve-http",
-                              daemon=True)
-    thread.start()
-    # Ctrl-C and SIGTERM both stop it, also when started with SIGINT ignored (as by a shell's `&`)
+    # Ctrl-C and SIGTERM both stop it, also when started with SIGINT ignored (as by a shell's `&`), and
+    # from the first moment: one that comes before the loop below ends it as soon as the loop starts,
+    # with the builder stopped (a KeyboardInterrupt before the handlers were set left the builder
+    # process running, and the exit waited for it for ever).
     previous = {sig: signal.signal(sig, lambda signum, frame: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for _changes in watch(sources, LAYOUTS_DIR, stop_event=stopping,
-                              raise_interrupt=False, step=20, debounce=400):
-            preview.compile()
+        preview = Preview(sources, ministry)
+        preview.compile()
+        try:
+            server = make_server(preview, host, port, stopping)
+        except OSError as exc:
+            print(f"{host}:{port} で待ち受けできません（{exc.strerror or exc}）。--port で別の番号を指定してください。",
+                  file=sys.stderr)
+            return 2
+        if build_documents:
+            preview.builder = Builder(preview, out_dir)
+            if preview.content is not None:
+                preview.builder.request()
+        try:
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                      name="followup-serve-http", daemon=True)
+            thread.start()
+            shown_host = f"[{host}]" if ":" in host else host
+            print(f"プレビュー: http://{shown_host}:{server.server_address[1]}/", flush=True)
+            print(f"{sources} と layouts/ を見ています。止めるには Ctrl-C を押してください。", file=sys.stderr, flush=True)
+            for _changes in watch(sources, LAYOUTS_DIR, stop_event=stopping,
+                                  raise_interrupt=False, step=20, debounce=400):
+                preview.compile()
+        finally:
+            stopping.set()
+            with preview.changed:
+                preview.changed.notify_all()
+            server.shutdown()
+            server.server_close()
+            if preview.builder is not None:
+                preview.builder.stop()
+            print("プレビューを終了しました。", file=sys.stderr, flush=True)
     finally:
-        stopping.set()
-        with preview.changed:
-            preview.changed.notify_all()
-        server.shutdown()
-        server.server_close()
-        if preview.builder is not None:
-            preview.builder.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        print("プレビューを終了しました。", file=sys.stderr, flush=True)
     return 0

@@ -217,3 +217,49 @@ def test_serve_keeps_the_part_cache_warm(mini, tmp_path):
         stop_serve(proc)
     assert len(first) >= 3  # the body parts, the front and the stamp of the first build
     assert first <= second and len(second - first) == 1
+
+
+def test_a_signal_at_any_moment_of_the_start_stops_it_and_everything_it_started(mini, tmp_path):
+    """SIGINT 0.3 s to 1.5 s after the start: before the page is served, while the first compile and the
+    background builder start, and after. It always ends, without a traceback, leaving no process."""
+    import time
+
+    from tests.test_output_safety import _ours
+
+    for n, delay in enumerate((0.3, 0.5, 0.7, 0.9, 1.1, 1.5)):
+        tmpdir = tmp_path / f"tmp{n}"
+        tmpdir.mkdir()
+        proc = subprocess.Popen([sys.executable, "-m", "compiler", "serve", "--sources", str(mini), "--port", "0",
+                                 "--out", str(tmp_path / f"out{n}")], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=dict(os.environ, TMPDIR=str(tmpdir)))
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode in (0, 130), (delay, proc.returncode, stderr)
+        assert "Traceback" not in stderr, (delay, stderr)
+        deadline = time.monotonic() + 10
+        while _ours(tmpdir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _ours(tmpdir) == {}, f"a process outlived serve stopped after {delay} s"
+
+
+def test_a_signal_while_the_builder_starts_stops_the_builder(mini, tmp_path, monkeypatch):
+    """The signal comes the moment the background builder process exists (here: sent by its start):
+    serve ends normally and the builder is stopped, instead of outliving the command."""
+    from compiler import serve as serve_module
+
+    started = []
+
+    class SignalledBuilder(serve_module.Builder):
+        def __init__(self, *args):
+            super().__init__(*args)
+            started.append(self)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(serve_module, "Builder", SignalledBuilder)
+    assert serve_module.serve(mini, "127.0.0.1", 0, None, tmp_path / "out") == 0
+    assert started and not started[0].process.is_alive()
