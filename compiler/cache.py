@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from compiler import user_cache
+
 FORMAT = "followup-part/1"
 MAX_ENTRIES = 400
 SUFFIX = ".part"
@@ -46,8 +48,6 @@ def default_folder() -> Path | None:
     chosen = os.environ.get("FOLLOWUP_CACHE_DIR")
     if chosen is not None:
         return Path(chosen) if chosen else None
-    from compiler import user_cache
-
     return user_cache.folder() / "parts"
 
 

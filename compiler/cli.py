@@ -140,8 +140,8 @@ class _Guarded(click.Group):
         except click.UsageError as exc:
             raise _in_japanese(exc) from None
 
-    # Commands defined in modules of their own, imported only when asked for: ``build`` forks its
-    # layout host before the source checks are imported (``pipeline.build``), and ``fmt`` imports them.
+    # Commands defined in modules of their own, imported only when asked for: ``fmt`` imports the source
+    # checks, which a build imports only after its layout host has forked (``entry``).
     LAZY = {"fmt": ("compiler.fmt", "fmt_command")}
 
     def list_commands(self, ctx):

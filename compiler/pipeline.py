@@ -25,7 +25,7 @@ from compiler.paging import PageMap
 from compiler.theme import Theme, load_theme
 from compiler.workers import Worker
 
-if TYPE_CHECKING:  # imported where the sources are checked, after the build's layout host has forked (``build``)
+if TYPE_CHECKING:  # imported where the sources are checked, after the build's layout host has forked (``cli.entry``)
     from compiler.frontend.checks import ValidSources
 
 PDF_VARIANTS = {"default": "default", "ua-1": "pdf/ua-1", "a-2b": "pdf/a-2b", "plain": None}

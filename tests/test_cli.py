@@ -216,18 +216,27 @@ def test_the_layout_host_is_started_first_only_for_a_build_by_parts(args, early)
             assert not Path(scratch).exists()
 
 
-def test_layouts_started_early_that_no_build_takes_are_closed_by_the_command(tmp_path):
-    """A build that stops before its layout (here: sources with an error) leaves no host and no scratch folder."""
+@pytest.mark.parametrize("case, status", [("broken-sources", 1), ("unknown-option", 2)])
+def test_layouts_started_early_that_no_build_takes_are_closed_by_the_command(tmp_path, case, status):
+    """A build that stops before its layout (sources with an error: the build took the layouts and
+    stops them) or before it starts (an unknown option: ``main`` refuses the command line, no build
+    takes them) leaves no host, no worker and no scratch folder."""
     import shutil
 
     from tests.helpers import MINI
+    from tests.test_output_safety import _ours
 
     sources = tmp_path / "sources"
     shutil.copytree(MINI, sources)
-    break_item(sources)
-    env = dict(os.environ, TMPDIR=str(tmp_path))
-    r = subprocess.run([sys.executable, "-m", "compiler", "build", "--sources", str(sources), "--out", str(tmp_path / "out")],
-                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
-    assert r.returncode == 1, r.stderr
+    if case == "broken-sources":
+        break_item(sources)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    extra = ["--no-such-option"] if case == "unknown-option" else []
+    env = dict(os.environ, TMPDIR=str(tmp))
+    r = subprocess.run([sys.executable, "-m", "compiler", "build", "--sources", str(sources), "--out", str(tmp_path / "out"),
+                        *extra], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert r.returncode == status, r.stderr
     assert "Traceback" not in r.stderr
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("followup-parts-")] == []
+    assert _ours(tmp) == {}
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("followup-parts-")] == []
