@@ -36,6 +36,20 @@ def test_loading_weasyprint_starts_no_compiler(tmp_path, code, compilers_run):
     assert bool(_import_with_spies(tmp_path, code)) is compilers_run
 
 
+@pytest.mark.parametrize("name", ["gobject-2.0", "pango-1.0", "harfbuzz", "harfbuzz-subset", "fontconfig", "pangoft2-1.0",
+                                  "c", "libgobject-2.0-0", "gobject-2.0-0", "harfbuzz-vector", "no-such-library-here"])
+def test_the_one_listing_lookup_answers_as_cpython_s_first_step(name):
+    """``find_library`` during the import searches one ``ldconfig -p`` listing; its answer for each name
+    (found or not) is the one CPython's own ldconfig step gives."""
+    import ctypes.util
+
+    from compiler.writers import engine
+
+    lookup = engine._ldconfig_lookup()
+    assert lookup is not None
+    assert lookup(name) == ctypes.util._findSoname_ldconfig(name)
+
+
 def test_the_library_lookup_is_restored_after_loading():
     import ctypes.util
 

@@ -14,7 +14,8 @@ WeasyPrint function:
   and then ``gcc`` and ``ld`` (about 40 programs, a third of a second, and
   temporary files). During the import that lookup stops after ``ldconfig -p``,
   its first step, which finds every library ``gcc`` and ``ld`` would on Debian
-  and Ubuntu (they search the same folders).
+  and Ubuntu (they search the same folders); and ``ldconfig -p`` is run once,
+  its listing searched for every name.
 
 ``HTML`` is WeasyPrint's, with a leaner user-agent stylesheet (``lean_user_agent``).
 WeasyPrint's own gives every element of the document six pseudo-elements
@@ -103,15 +104,44 @@ def _lean_html_class(weasyprint):
     return LeanHTML
 
 
+# glibc's name, in ``ldconfig -p``, of the ABI of each machine (``uname -m``, pointer bits) whose name differs
+# from plain "libc6": CPython's table (``ctypes.util._findSoname_ldconfig``).
+_LDCONFIG_ABI = {"x86_64-64": "libc6,x86-64", "ppc64-64": "libc6,64bit", "sparc64-64": "libc6,64bit",
+                 "s390x-64": "libc6,64bit", "ia64-64": "libc6,IA-64"}
+
+
+def _ldconfig_lookup():
+    """``find_library`` as CPython's first step on Linux does it (the first ``lib<name>.*`` of this
+    machine's ABI that ``ldconfig -p`` lists), but from one listing for every name; ``None`` where
+    ``ldconfig`` cannot be run."""
+    import os
+    import struct
+    import subprocess
+
+    try:
+        listing = subprocess.run(["/sbin/ldconfig", "-p"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, env={"LC_ALL": "C", "LANG": "C"}, check=False).stdout
+    except OSError:
+        return None
+    abi = _LDCONFIG_ABI.get(f"{os.uname().machine}-{struct.calcsize('l') * 8}", "libc6")
+
+    def find_library(name):
+        found = re.search(rb"\s+(lib%s\.[^\s]+)\s+\(%s" % (re.escape(os.fsencode(name)), re.escape(abi.encode())),
+                          listing)
+        return os.fsdecode(found.group(1)) if found else None
+
+    return find_library
+
+
 @contextlib.contextmanager
 def _quick_library_lookup():
-    """Within the block, ``ctypes.util.find_library`` asks ``ldconfig -p`` only (CPython's own first step)."""
+    """Within the block, ``ctypes.util.find_library`` answers from one ``ldconfig -p`` listing (CPython's
+    own first step, run once instead of once a name: 22 runs were 0.14 s of the import)."""
     import ctypes.util
 
     original = ctypes.util.find_library
-    ldconfig_only = getattr(ctypes.util, "_findSoname_ldconfig", None)  # Linux with glibc
-    if ldconfig_only is not None:
-        ctypes.util.find_library = ldconfig_only
+    if getattr(ctypes.util, "_findSoname_ldconfig", None) is not None:  # Linux with glibc
+        ctypes.util.find_library = _ldconfig_lookup() or ctypes.util._findSoname_ldconfig
     try:
         yield
     finally:
