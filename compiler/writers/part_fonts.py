@@ -146,7 +146,8 @@ _NO_HINTING, _RETAIN_GIDS, _DESUBROUTINIZE, _PASSTHROUGH_UNRECOGNIZED = 0x1, 0x2
 
 
 @lru_cache(maxsize=1)
-def _harfbuzz():
+def subsetter():
+    """HarfBuzz and its subsetter, opened once (``OSError`` where they cannot be)."""
     import cffi
 
     ffi = cffi.FFI()
@@ -162,7 +163,7 @@ def _harfbuzz():
 
 def _harfbuzz_subset(data: bytes, index: int, glyphs: list[int], hinting: bool) -> bytes:
     """WeasyPrint 70's two HarfBuzz passes (``Font._harfbuzz_subset``) on the shipped file."""
-    ffi, hb, hb_subset = _harfbuzz()
+    ffi, hb, hb_subset = subsetter()
     keep_alive = ffi.from_buffer(data)
     blob = hb.hb_blob_create(keep_alive, len(data), _MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
     face = hb.hb_face_create(blob, index)

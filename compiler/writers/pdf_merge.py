@@ -362,8 +362,16 @@ def outline_tree(levels: list[int]) -> list[tuple[int, list]]:
 
 
 def prepare() -> None:
-    """Import what the merge uses (called before the layout, so that the import is not on the way at the end)."""
+    """Import what the merge uses, and identify the shipped fonts and open the subsetter it gives them
+    (``part_fonts``): called while the workers lay out, so that none of it is on the way at the end
+    (0.05 s of ``finish``)."""
     from compiler.interrupt import deferred
+    from compiler.writers import part_fonts
 
     with deferred():  # an interrupt waits for the C extension's import (a half-imported pikepdf is broken)
         import pikepdf  # noqa: F401
+    part_fonts.shipped()
+    try:
+        part_fonts.subsetter()
+    except OSError:  # no HarfBuzz subsetter: ``program`` falls back to fontTools
+        pass

@@ -347,7 +347,6 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
     own = layouts is None
     layouts = layouts or Layouts(workers or worker_count())
     stats = Stats(workers=layouts.size)
-    pdf_merge.prepare()
     merger = pdf_merge.Merger()
     bodies = parts.body_parts(doc)
     results: dict[str, PartResult] = {}  # body part name → result
@@ -379,6 +378,7 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
 
     try:
         batch.add([(part, (theme, variant, None)) for part in bodies])
+        pdf_merge.prepare()  # here: the parts' pages are ready to go, and the workers are still starting
         if not bodies:
             body_done()
         for name, result in batch:
