@@ -363,8 +363,8 @@ def outline_tree(levels: list[int]) -> list[tuple[int, list]]:
 
 def prepare() -> None:
     """Import what the merge uses, and identify the shipped fonts and open the subsetter it gives them
-    (``part_fonts``): called while the workers lay out, so that none of it is on the way at the end
-    (0.05 s of ``finish``)."""
+    (``part_fonts``): called once the body parts are queued, while the pool's host is still starting,
+    so that none of it is on the way at the end (0.05 s of ``finish``)."""
     from compiler.interrupt import deferred
     from compiler.writers import part_fonts
 
