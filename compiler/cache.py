@@ -51,6 +51,13 @@ def default_folder() -> Path | None:
     return user_cache.folder() / "parts"
 
 
+@lru_cache(maxsize=None)
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file of the project (fonts, layouts, sources of this package), read once a process:
+    the key's fingerprint and the merge's font stubs (``part_fonts.shipped``) both name the fonts by it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 @lru_cache(maxsize=1)
 def _fingerprint() -> str:
     """Versions of the layout libraries, and the project's fonts, layouts and own source files."""
@@ -70,7 +77,7 @@ def _fingerprint() -> str:
              for p in folder.rglob("*") if p.is_file()]
     files += [p for p in package.rglob("*.py")]
     for path in sorted(files):
-        digest.update(b"\0" + path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(b"\0" + path.name.encode() + b"\0" + bytes.fromhex(file_sha256(path)))
     return digest.hexdigest()
 
 

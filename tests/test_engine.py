@@ -50,6 +50,27 @@ def test_the_one_listing_lookup_answers_as_cpython_s_first_step(name):
     assert lookup(name) == ctypes.util._findSoname_ldconfig(name)
 
 
+_LDCONFIG_RUNS = """
+import subprocess
+runs = []
+original = subprocess.Popen.__init__
+def counting(self, args, *rest, **options):
+    runs.append(list(args) if isinstance(args, (list, tuple)) else [args])
+    original(self, args, *rest, **options)
+subprocess.Popen.__init__ = counting
+from compiler.writers import engine
+engine.load()
+print(sum(1 for args in runs if str(args[0]).endswith("ldconfig")))
+"""
+
+
+def test_loading_weasyprint_runs_ldconfig_once():
+    """Every library name WeasyPrint tries is looked up in one ``ldconfig -p`` listing (it was one run a name)."""
+    out = subprocess.run([sys.executable, "-c", _LDCONFIG_RUNS], cwd=ROOT, check=True, capture_output=True,
+                         text=True, timeout=120)
+    assert int(out.stdout.split()[-1]) == 1
+
+
 def test_the_library_lookup_is_restored_after_loading():
     import ctypes.util
 

@@ -32,8 +32,9 @@ _DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB"
 @lru_cache(maxsize=None)
 def shipped() -> dict[str, Path]:
     """sha256 → font file of fonts/."""
-    return {hashlib.sha256(path.read_bytes()).hexdigest(): path
-            for path in sorted(FONTS_DIR.iterdir()) if path.suffix.lower() in (".ttf", ".otf")}
+    from compiler.cache import file_sha256
+
+    return {file_sha256(path): path for path in sorted(FONTS_DIR.iterdir()) if path.suffix.lower() in (".ttf", ".otf")}
 
 
 def is_stub(data: bytes) -> bool:
