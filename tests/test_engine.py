@@ -71,6 +71,72 @@ def test_loading_weasyprint_runs_ldconfig_once():
     assert int(out.stdout.split()[-1]) == 1
 
 
+# The C types WeasyPrint's and the merge's code write as text, and every typedef name WeasyPrint declares,
+# with and without a pointer: each printed with its size.
+_CFFI_TYPES = """
+import sys
+{setup}
+import weasyprint.text.ffi as wffi
+ffi = wffi.ffi
+names = sorted(key[8:] for key in ffi._parser._declarations if key.startswith("typedef "))
+texts = ["unsigned int *", "FcChar8 **", "PangoFcFontMap *", "hb_codepoint_t[]", "char[]", "FcResult *",
+         "uintptr_t", "PangoRectangle *", "int[3]"]
+texts += [t for name in names for t in (name, name + " *")]
+for text in texts:
+    try:
+        ctype = ffi.typeof(text)
+        print(text, "=", ffi.getctype(ctype), ffi.sizeof(ctype) if ctype.kind not in ("function", "void") else "-")
+    except Exception as exc:  # an opaque struct has no size: the same error either way
+        print(text, "!", type(exc).__name__)
+print(len(names), file=sys.stderr)
+"""
+
+
+def test_cffi_reads_every_type_the_same_from_the_typedefs_a_text_uses():
+    """The types cffi makes of text are the ones it makes when pycparser is handed every typedef name."""
+    def types(setup: str) -> str:
+        out = subprocess.run([sys.executable, "-c", _CFFI_TYPES.format(setup=setup)], cwd=ROOT, check=True,
+                             capture_output=True, text=True, timeout=300)
+        assert int(out.stderr.split()[-1]) > 50  # WeasyPrint's typedefs were read (65 in WeasyPrint 70)
+        return out.stdout
+
+    assert types("from compiler.writers import engine; engine.load()") == types("import weasyprint")
+
+
+_TYPEDEF_LINES = """
+import pycparser
+from compiler.writers import engine
+weasyprint = engine.load()
+seen = []
+original = pycparser.CParser.parse
+def recording(self, text, *args, **kwargs):
+    seen.append(text.count("typedef int "))
+    return original(self, text, *args, **kwargs)
+pycparser.CParser.parse = recording
+weasyprint.text.ffi.ffi.typeof("unsigned int * *")
+print(seen)
+"""
+
+
+def test_cffi_hands_the_parser_only_the_typedefs_a_text_uses():
+    """Reading ``unsigned int * *`` declares none of WeasyPrint's typedef names (all 65 of them before)."""
+    out = subprocess.run([sys.executable, "-c", _TYPEDEF_LINES], cwd=ROOT, check=True, capture_output=True,
+                         text=True, timeout=120)
+    assert out.stdout.split() == ["[1]"]  # one parse, and only cffi's own ``typedef int __dotdotdot…`` line
+
+
+def test_the_typedef_filter_keeps_what_the_text_uses_and_the_text_itself():
+    from compiler.writers import engine
+
+    source = ('# 1 "<cdef automatic initialization code>"\ntypedef int FcChar8;\ntypedef int hb_face_t;\n'
+              'typedef int __dotdotdotint__, __dotdotdotfloat__, __dotdotdot__;\n# 1 "<cdef source string>"\n'
+              'void __dummy(\nFcChar8 **\n);\n')
+    kept = engine.used_typedefs_only(source)
+    assert "typedef int FcChar8;" in kept and "hb_face_t" not in kept and "__dotdotdot__;" in kept
+    assert kept.endswith('# 1 "<cdef source string>"\nvoid __dummy(\nFcChar8 **\n);\n')
+    assert engine.used_typedefs_only("int x;") == "int x;"  # not cffi's: unchanged
+
+
 def test_the_library_lookup_is_restored_after_loading():
     import ctypes.util
 
