@@ -68,6 +68,15 @@ def new_element(tag: str, **attrs) -> OxmlElement:
     return el
 
 
+def _add_style(styles, name: str, style_type):
+    """``styles.add_style`` without its check that no style has the name, which walks every style of the
+    template (31 styles added: 0.03 s); the caller knows the names it has (``_Styles``)."""
+    from docx.styles import BabelFish
+    from docx.styles.style import StyleFactory
+
+    return StyleFactory(styles.element.add_style_of_type(BabelFish.ui2internal(name), style_type, False))
+
+
 @lru_cache(maxsize=None)
 def _tag(tag: str) -> tuple[str, dict]:
     prefixed = NamespacePrefixedTag(tag)
@@ -142,7 +151,7 @@ class _Styles:
                  before=0.0, after=0.0, align=None, keep_next=False, page_break=False, pitch_pt=None):
             st = by_name.get(name)
             if st is None:
-                st = by_name[name] = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+                st = by_name[name] = _add_style(styles, name, WD_STYLE_TYPE.PARAGRAPH)
             st.base_style = by_name[base] if base else None
             st.quick_style = True
             f = st.font
@@ -219,11 +228,11 @@ class _Styles:
                 para(f"FU {kind} {level}", left=s.text.hanging_em * (level - 1), hang=True,
                      before=sp.between_list_items * mm)
             para(f"FU Entry Paragraph {level}", left=s.text.hanging_em * level, before=sp.between_list_items * mm)
-        ch = styles.add_style("FU Item Number", WD_STYLE_TYPE.CHARACTER)
+        ch = by_name.get("FU Item Number") or _add_style(styles, "FU Item Number", WD_STYLE_TYPE.CHARACTER)
         _set_fonts(ch.element.get_or_add_rPr(), head_font)
         self.roles["FU Item Number"] = "heading"
         # characters none of the BIZ UD fonts has (➢): the fallback font, in every slot
-        sym = styles.add_style("FU Symbol", WD_STYLE_TYPE.CHARACTER)
+        sym = by_name.get("FU Symbol") or _add_style(styles, "FU Symbol", WD_STYLE_TYPE.CHARACTER)
         _set_fonts(sym.element.get_or_add_rPr(), faces["fallback"].family)
         self.roles["FU Symbol"] = "fallback"
 
