@@ -394,3 +394,34 @@ def test_the_merged_outline_nests_bookmarks_as_weasyprint_does(levels):
         return [(index, ours(children)) for index, children in tree]
 
     assert ours(outline_tree(levels)) == weasyprint_shape(theirs)
+
+
+def test_the_theme_s_sheet_is_parsed_once_for_every_kind_of_part(mini, monkeypatch):
+    """A body part, the front part and a stamp laid out with one font configuration (as in a worker):
+    the theme's stylesheet is read once, each part's additions once per kind."""
+    import weasyprint
+
+    from compiler.paging import parts
+    from compiler.writers import pdf, pdf_parts
+    from compiler.writers.html import stylesheet
+
+    doc, theme = _compile(mini)
+    monkeypatch.setattr(pdf_parts, "_fonts", pdf.fonts())
+    read: list[str] = []
+    original = weasyprint.CSS.__init__
+
+    def recording(self, *args, string=None, **kwargs):
+        read.append(string)
+        original(self, *args, string=string, **kwargs)
+
+    monkeypatch.setattr(weasyprint.CSS, "__init__", recording)
+    body = parts.body_parts(doc)
+    results = [pdf_parts.lay_out(part, theme, None, None) for part in body[:2]]
+    pages = parts.BodyPages(tuple(r.pages for r in results), tuple(r.anchors for r in results)).page_map()
+    for part in (body[0], parts.front_part(doc, pages), parts.stamp_part(doc, 1, 2)):
+        pdf_parts.lay_out(part, theme, None, None)
+    try:
+        assert read.count(stylesheet(theme)) == 1
+        assert len(read) == len(set(read)) == 4  # the theme's, and the body's, the front's and the stamp's additions
+    finally:
+        pdf.close_fonts(pdf_parts._fonts)

@@ -222,9 +222,10 @@ def layout(doc: Document, theme: Theme, part=None, font_config=None, html: str |
     if own:
         font_config = fonts()
     try:
-        css_text = stylesheet(theme) + (pdf_rows.STYLESHEET if labelled else "")
-        css_text += part_stylesheet(part) if part is not None else ""
-        css = [_stylesheet(css_text, font_config, fetcher, shared=not own)]
+        # The theme's sheet, then this layout's additions as a sheet of their own (the same cascade as one
+        # sheet of both): the theme's is parsed once per font configuration, whatever the part.
+        extra = (pdf_rows.STYLESHEET if labelled else "") + (part_stylesheet(part) if part is not None else "")
+        css = [_stylesheet(text, font_config, fetcher, shared=not own) for text in (stylesheet(theme), extra) if text]
         html_document = engine.HTML(string=html if html is not None else render_html(doc, part=part), base_url=str(LAYOUTS_DIR) + "/", url_fetcher=fetcher)
         with pdf_rows.rules(theme.table.row_start_min_lines):
             rendered = html_document.render(stylesheets=css, font_config=font_config)
