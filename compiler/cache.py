@@ -96,6 +96,10 @@ class PartCache:
     def __init__(self, folder: Path | None):
         self.folder = Path(folder) if folder is not None else None
 
+    def fingerprint(self) -> None:
+        """Hash the project's files for the keys now (once a process), e.g. before forking a helper that reads them too."""
+        _fingerprint()
+
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}{SUFFIX}"
 

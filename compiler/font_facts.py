@@ -89,10 +89,16 @@ def _write_cached(cache: Path, key: str, facts: FontFacts) -> None:
         pass  # no cache folder: the font is read again next time
 
 
-@lru_cache(maxsize=None)
 def facts(file: str, fonts_dir: Path = FONTS_DIR) -> FontFacts:
     """The facts of ``fonts_dir/file`` (cached in this process and in the user's cache folder);
-    ``OSError`` if the file cannot be read."""
+    ``OSError`` if the file cannot be read. A font is read once a process however it is asked for
+    (the source checks pass the folder, the DOCX writer does not), and a worker forked after the
+    checks has the facts they read."""
+    return _facts(file, Path(fonts_dir))
+
+
+@lru_cache(maxsize=None)
+def _facts(file: str, fonts_dir: Path) -> FontFacts:
     path = fonts_dir / file
     key = _key(path)
     cache = user_cache.folder() / "fonts" / f"{file}.json"

@@ -176,6 +176,14 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
     notes: list[str] = []
     stats = None
     want_pdf, want_docx = "pdf" in request.formats, "docx" in request.formats
+    # Before the DOCX worker is forked, what this process needs anyway and the worker would do again:
+    # the HTML writer (the contents' columns), and by parts the digests of the project's files (the
+    # part cache's key; the DOCX's font subsets are named by the fonts' digests too).
+    import compiler.writers.html  # noqa: F401
+    cache = None
+    if request.by_parts:
+        cache = part_cache(request)
+        cache.fingerprint()
     with ExitStack() as cleanup:
         lo_job = composed = docx_job = None
         if want_docx and (request.libreoffice_pages or request.release):
@@ -202,7 +210,6 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
         if want_pdf and not request.single_pass and not request.by_parts:
             notes.append("PDF/A は部分に分けずに一度に組版します（並列組版とキャッシュは使いません）。")
         if request.by_parts:
-            cache = part_cache(request)
             if want_pdf:
                 request.progress(f"PDF を部分ごとに組版しています（{pdf_parts.worker_count()} プロセス）")
                 identifier = doc.output_name.encode() if request.release else None

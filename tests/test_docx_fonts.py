@@ -229,3 +229,22 @@ def test_cached_font_subsets_give_the_same_bytes_and_a_damaged_one_is_not_used(t
     docx_fonts.subset.cache_clear()
     assert docx_fonts.subset("BIZUDMincho-Regular.ttf", chars) == fresh
     assert cached.read_bytes() == fresh  # replaced by a good copy
+
+
+def test_a_font_s_facts_are_read_once_a_process_however_they_are_asked_for(monkeypatch):
+    """The source checks name the fonts folder and the DOCX writer does not: one read of the facts for both."""
+    from compiler import font_facts
+    from compiler.theme import FONTS_DIR
+    from compiler.writers import docx_fonts
+
+    font_facts._facts.cache_clear()
+    reads = []
+    original = font_facts._read_cached
+    monkeypatch.setattr(font_facts, "_read_cached", lambda cache, key: reads.append(cache.name) or original(cache, key))
+    try:
+        checked = font_facts.facts("BIZUDMincho-Regular.ttf", FONTS_DIR)
+        assert docx_fonts.face("BIZUDMincho-Regular.ttf").family == checked.family
+        assert docx_fonts.covers("BIZUDMincho-Regular.ttf", "あ")
+        assert reads == ["BIZUDMincho-Regular.ttf.json"]
+    finally:
+        font_facts._facts.cache_clear()

@@ -78,8 +78,10 @@ def _cache_file(file: str, chars: frozenset[str]) -> Path:
     """Where a subset is kept between runs: named by the font's bytes, the characters and fontTools' version."""
     import fontTools
 
+    from compiler.cache import file_sha256
+
     key = hashlib.sha256()
-    key.update(hashlib.sha256((FONTS_DIR / file).read_bytes()).digest())
+    key.update(bytes.fromhex(file_sha256(FONTS_DIR / file)))  # read once a process (the part cache's key hashes it too)
     key.update("".join(sorted(chars)).encode("utf-8"))
     key.update(fontTools.version.encode())
     return user_cache.folder() / "subsets" / f"{key.hexdigest()}.ttf"
