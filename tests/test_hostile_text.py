@@ -496,7 +496,7 @@ def test_a_damaged_font_facts_cache_is_read_again_from_the_font(tmp_path, monkey
     cache.parent.mkdir(parents=True)
     key = font_facts._key(font_facts.FONTS_DIR / FONT)
     cache.write_text(content.replace('"K"', json.dumps(key)), encoding="utf-8", errors="surrogateescape")
-    facts = font_facts.facts.__wrapped__(FONT)
+    facts = font_facts._facts.__wrapped__(FONT, font_facts.FONTS_DIR)
     assert len(facts.advances) > 1000 and ord("あ") in facts.advances  # the font's, not the damaged file's one
     assert facts.family == "BIZ UDGothic" and facts.units_per_em > 0
     rewritten = json.loads(cache.read_text(encoding="utf-8"))
@@ -508,10 +508,10 @@ def test_font_facts_from_the_cache_are_those_of_the_font(tmp_path, monkeypatch):
     from compiler import font_facts
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    fresh = font_facts.facts.__wrapped__(FONT)
+    fresh = font_facts._facts.__wrapped__(FONT, font_facts.FONTS_DIR)
     assert (tmp_path / "followup" / "fonts" / f"{FONT}.json").is_file()
     monkeypatch.setattr(font_facts, "_read_font", None)  # a read of the font would fail now
-    assert font_facts.facts.__wrapped__(FONT) == fresh
+    assert font_facts._facts.__wrapped__(FONT, font_facts.FONTS_DIR) == fresh
 
 
 def test_font_facts_without_a_cache_folder(tmp_path, monkeypatch):
@@ -520,7 +520,7 @@ def test_font_facts_without_a_cache_folder(tmp_path, monkeypatch):
     blocked = tmp_path / "file"
     blocked.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # a file where the folder would go
-    assert ord("あ") in font_facts.facts.__wrapped__(FONT).advances
+    assert ord("あ") in font_facts._facts.__wrapped__(FONT, font_facts.FONTS_DIR).advances
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "folder", "unwritable"])
