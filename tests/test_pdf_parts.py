@@ -425,3 +425,30 @@ def test_the_theme_s_sheet_is_parsed_once_for_every_kind_of_part(mini, monkeypat
         assert len(read) == len(set(read)) == 4  # the theme's, and the body's, the front's and the stamp's additions
     finally:
         pdf.close_fonts(pdf_parts._fonts)
+
+
+def test_page_furniture_is_laid_out_without_measuring_its_text(mini, monkeypatch):
+    """The page number and a preview's mark sit in margin boxes as wide as the text: WeasyPrint never
+    measures their text's narrowest and widest width (for a preview mark, a line break tried at every
+    character of every page), in one pass or in a stamp."""
+    from dataclasses import replace
+
+    from weasyprint.layout import page as weasy_page
+
+    from compiler.paging import parts
+    from compiler.writers import pdf
+
+    doc, theme = _compile(mini)
+    doc = replace(doc, preview="プレビュー（経済産業省の項目のみ・確定版ではありません）")
+    measured = []
+    for name in ("min_content_width", "max_content_width"):
+        original = getattr(weasy_page, name)
+        monkeypatch.setattr(weasy_page, name, lambda *args, _original=original, **kwargs:
+                            measured.append(1) or _original(*args, **kwargs))
+    for part in (None, parts.stamp_part(doc, 1, 3)):
+        laid = pdf.layout(doc if part is None else part.document, theme, part=part)
+        try:
+            assert len(laid.document.pages) >= 2
+        finally:
+            laid.close()
+    assert measured == []
