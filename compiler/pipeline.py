@@ -272,18 +272,21 @@ def _build(request: Request, diags: Diagnostics, built: Built, layouts) -> Built
     doc, theme = compiled.document, compiled.theme
     if doc is None:
         return built
+    # The sources' git revision (git runs up to three times for it): a preview's mark and the DOCX both record it.
+    known = request.ministries is not None or "docx" in request.formats
+    revision = source_revision(Path(request.sources)) if known else None
     if request.ministries is None:
         targets = [("", doc, doc.output_name)]
     else:
         from compiler.transforms.preview import ministry_counts, views
 
         names = list(request.ministries) or [t["name"] for t in ministry_counts(doc, compiled.valid.registry) if t["included"]]
-        chosen = views(doc, compiled.valid, names, theme, source_revision(Path(request.sources)), diags)
+        chosen = views(doc, compiled.valid, names, theme, revision, diags)
         if diags.has_errors:
             return built
         targets = [("preview/", v.document, v.stem) for v in chosen]
     files: dict[str, bytes] = {}
-    revision = source_revision(Path(request.sources)) if "docx" in request.formats else None
+    revision = revision if "docx" in request.formats else None
     for n, (folder, target, stem) in enumerate(targets):
         rendered, notes, stats = render(target, theme, request, diags, revision, layouts, keep_workers=n + 1 < len(targets))
         if diags.has_errors:

@@ -92,3 +92,19 @@ def test_release_without_libreoffice_is_an_error_naming_the_package(mini, tmp_pa
     [d] = [d for d in diags.items if d.code == "E050"]
     assert "libreoffice-writer-nogui" in d.hint
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("ministries, formats, runs", [(("経産省",), {"pdf", "docx"}, 1), (None, {"pdf", "docx"}, 1),
+                                                       (None, {"pdf"}, 0)])
+def test_the_sources_revision_is_read_once_a_build(mini, monkeypatch, ministries, formats, runs):
+    """A preview's mark and the DOCX record the sources' git revision: git is asked once a build, and not
+    at all when nothing records it."""
+    from compiler import pipeline
+
+    asked = []
+    original = pipeline.source_revision
+    monkeypatch.setattr(pipeline, "source_revision", lambda sources: asked.append(sources) or original(sources))
+    built = pipeline.build(pipeline.Request(sources=mini, ministries=ministries, formats=frozenset(formats),
+                                            single_pass=True), Diagnostics())
+    assert built.files
+    assert len(asked) == runs
