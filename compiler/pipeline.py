@@ -183,7 +183,8 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
     cache = None
     if request.by_parts:
         cache = part_cache(request)
-        cache.fingerprint()
+        if cache.folder is not None:
+            cache.fingerprint()
     with ExitStack() as cleanup:
         lo_job = composed = docx_job = None
         if want_docx and (request.libreoffice_pages or request.release):

@@ -452,3 +452,20 @@ def test_page_furniture_is_laid_out_without_measuring_its_text(mini, monkeypatch
         finally:
             laid.close()
     assert measured == []
+
+
+def test_without_a_cache_folder_no_part_key_is_made(mini, tmp_path, monkeypatch):
+    """A build with no part cache (``FOLLOWUP_CACHE_DIR=``) neither hashes the project's files for keys nor
+    makes any; with a folder, every part laid out has one."""
+    from compiler import cache as part_cache
+    from compiler.cache import PartCache
+    from compiler.writers import pdf_parts
+
+    doc, theme = _compile(mini)
+    made = []
+    original = part_cache.part_key
+    monkeypatch.setattr(pdf_parts, "part_key", lambda *pieces: made.append(1) or original(*pieces))
+    _, _, stats = pdf_parts.write(doc, theme, None, None, PartCache(None), workers=1)
+    assert stats.laid_out and made == []
+    pdf_parts.write(doc, theme, None, None, PartCache(tmp_path / "parts-cache"), workers=1)
+    assert len(made) == len(stats.laid_out)

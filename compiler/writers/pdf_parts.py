@@ -102,12 +102,15 @@ def lay_out(part: parts.Part, theme: Theme, variant: str | None, identifier: byt
         laid.close()
 
 
-def _page_and_key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None) -> tuple[str, str]:
-    """The part's HTML page and its cache key (the page goes to the worker, which need not render it again)."""
+def _page_and_key(part: parts.Part, theme: Theme, variant: str | None, identifier: bytes | None,
+                  keyed: bool = True) -> tuple[str, str | None]:
+    """The part's HTML page and its cache key (the page goes to the worker, which need not render it again);
+    no key unless ``keyed`` (a build without a cache folder: the key, which hashes the project's files
+    and the page, would serve nothing)."""
     from compiler.writers.html import part_stylesheet, render_html, stylesheet
 
     html = render_html(part.document, part=part)
-    return html, part_key(html, stylesheet(theme), part_stylesheet(part), variant, identifier)
+    return html, part_key(html, stylesheet(theme), part_stylesheet(part), variant, identifier) if keyed else None
 
 
 def _warm_up_part() -> parts.Part:
@@ -268,8 +271,8 @@ class Batch:
         with ``first``, before everything still waiting."""
         todo = []
         for part, args in jobs:
-            html, key = _page_and_key(part, *args)
-            hit = self.cache.get(key)
+            html, key = _page_and_key(part, *args, keyed=self.cache.folder is not None)
+            hit = self.cache.get(key) if key is not None else None
             if hit is not None:
                 self.stats.cached.append(part.name)
                 self.ready.append((part.name, hit))
