@@ -97,8 +97,10 @@ class PartCache:
         self.folder = Path(folder) if folder is not None else None
 
     def fingerprint(self) -> None:
-        """Hash the project's files for the keys now (once a process), e.g. before forking a helper that reads them too."""
-        _fingerprint()
+        """Hash the project's files for the keys now (once a process), e.g. before forking a helper that reads
+        them too; nothing without a folder, where no key is made."""
+        if self.folder is not None:
+            _fingerprint()
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}{SUFFIX}"

@@ -183,8 +183,7 @@ def render(doc: Document, theme: Theme, request: Request, diags: Diagnostics,
     cache = None
     if request.by_parts:
         cache = part_cache(request)
-        if cache.folder is not None:
-            cache.fingerprint()
+        cache.fingerprint()
     with ExitStack() as cleanup:
         lo_job = composed = docx_job = None
         if want_docx and (request.libreoffice_pages or request.release):
@@ -287,9 +286,10 @@ def _build(request: Request, diags: Diagnostics, built: Built, layouts) -> Built
             return built
         targets = [("preview/", v.document, v.stem) for v in chosen]
     files: dict[str, bytes] = {}
-    revision = revision if "docx" in request.formats else None
+    docx_revision = revision if "docx" in request.formats else None
     for n, (folder, target, stem) in enumerate(targets):
-        rendered, notes, stats = render(target, theme, request, diags, revision, layouts, keep_workers=n + 1 < len(targets))
+        rendered, notes, stats = render(target, theme, request, diags, docx_revision, layouts,
+                                        keep_workers=n + 1 < len(targets))
         if diags.has_errors:
             return built
         for suffix, data in rendered.items():

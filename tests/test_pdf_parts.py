@@ -467,5 +467,5 @@ def test_without_a_cache_folder_no_part_key_is_made(mini, tmp_path, monkeypatch)
     monkeypatch.setattr(pdf_parts, "part_key", lambda *pieces: made.append(1) or original(*pieces))
     _, _, stats = pdf_parts.write(doc, theme, None, None, PartCache(None), workers=1)
     assert stats.laid_out and made == []
-    pdf_parts.write(doc, theme, None, None, PartCache(tmp_path / "parts-cache"), workers=1)
+    _, _, stats = pdf_parts.write(doc, theme, None, None, PartCache(tmp_path / "parts-cache"), workers=1)
     assert len(made) == len(stats.laid_out)

@@ -38,6 +38,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import NamespacePrefixedTag, qn
 from docx.oxml.parser import oxml_parser
 from docx.shared import Mm, Pt, RGBColor
+from docx.styles import BabelFish
+from docx.styles.style import StyleFactory
 from lxml import etree
 
 from compiler import document as d
@@ -71,9 +73,6 @@ def new_element(tag: str, **attrs) -> OxmlElement:
 def _add_style(styles, name: str, style_type):
     """``styles.add_style`` without its check that no style has the name, which walks every style of the
     template (31 styles added: 0.03 s); the caller knows the names it has (``_Styles``)."""
-    from docx.styles import BabelFish
-    from docx.styles.style import StyleFactory
-
     return StyleFactory(styles.element.add_style_of_type(BabelFish.ui2internal(name), style_type, False))
 
 

@@ -141,26 +141,21 @@ class _UsedTypedefsParser:
         return self.parser.parse(used_typedefs_only(text), *args, **kwargs)
 
 
-def _typedefs_used_only() -> bool:
+def _typedefs_used_only() -> None:
     """From now on, cffi's parser gets only the typedef declarations a text uses (see the module docstring);
-    ``False`` (and nothing changed) on a cffi whose parsing this does not know."""
+    nothing changes on a cffi whose parsing this does not know."""
     import cffi
     from cffi import cparser
 
     original = getattr(cparser, "_get_parser", None)
-    if original is None or not cffi.__version__.startswith(_CFFI_SUPPORTED):
-        return False
-    if getattr(original, "_fu_extension", False):
-        return True
+    if original is None or not cffi.__version__.startswith(_CFFI_SUPPORTED) or getattr(original, "_fu_extension", False):
+        return
 
     def get_parser():
-        parser = original()
-        return parser if isinstance(parser, _UsedTypedefsParser) else _UsedTypedefsParser(parser)
+        return _UsedTypedefsParser(original())
 
     get_parser._fu_extension = True
-    get_parser.original = original
     cparser._get_parser = get_parser
-    return True
 
 
 # glibc's name, in ``ldconfig -p``, of the ABI of each machine (``uname -m``, pointer bits) whose name differs
