@@ -316,10 +316,22 @@ def test_sigterm_at_any_moment_of_the_start_leaves_nothing_behind(mini, tmp_path
     assert 143 in statuses  # some signal came while the build handled it
 
 
+def test_sigkill_at_any_moment_of_the_start_leaves_nothing_behind(mini, tmp_path):
+    """SIGKILL of the parent every 20 ms of the first half second: no helper outlives it, and the
+    layout host removes the font copies it made before it goes."""
+    for n in range(25):
+        status, stderr, out, tmpdir, _ = _signal_build(mini, tmp_path / str(n), [], None, signal.SIGKILL, 0.02 * n)
+        assert status in (0, -signal.SIGKILL), stderr
+        assert _ours(tmpdir) == {}, f"a helper process outlived the build killed after {0.02 * n:.2f} s"
+        assert list(tmpdir.iterdir()) == [], f"temporary files left behind by the build killed after {0.02 * n:.2f} s"
+        _assert_consistent(out)
+
+
 @pytest.mark.parametrize("wait_for", [HOST_NAME, WORKER_NAME, PART_WORKER_NAME], ids=["layout-host", "docx-worker", "part-worker"])
 def test_the_workers_die_with_a_killed_parent(mini, tmp_path, wait_for):
     """SIGKILL cannot be handled: the workers still go (PR_SET_PDEATHSIG), and the outputs are untouched."""
     status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, [], wait_for, signal.SIGKILL)
     assert status in (0, -signal.SIGKILL), stderr
     assert _ours(tmpdir) == {}, "the worker outlived its killed parent"
+    assert list(tmpdir.iterdir()) == [], "temporary files left behind"
     _assert_consistent(out)
