@@ -14,8 +14,9 @@
    during the commit takes effect after it.
 
 So a folder holds either the whole previous build or the whole new one, and
-nothing else (no ``.tmp`` left behind). Failures raise ``WriteFailed`` naming
-the file and the reason in Japanese.
+nothing else (no ``.tmp`` left behind; what a build killed by SIGKILL left is
+tidied away by the next write into the folder). Failures raise ``WriteFailed``
+naming the file and the reason in Japanese.
 
 ``lock(root)`` keeps two builds from committing into one folder at the same
 time: an exclusive ``flock`` on the folder itself (no lock file is left in a
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
 import time
@@ -139,6 +141,39 @@ def _check_target(target: Path, refuse_links: bool) -> os.stat_result | None:
     return st
 
 
+def _leftovers(target: Path) -> tuple[list[str], list[str]]:
+    """What a write of ``target`` killed midway (SIGKILL, power loss) left beside it: its temporaries,
+    and the backups of the file it was replacing (``_commit``), by path."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[A-Za-z0-9_]{{8}}\.tmp(\.old)?")
+    temps, backups = [], []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return temps, backups
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found and entry.is_file(follow_symlinks=False):
+            (backups if found.group(1) else temps).append(entry.path)
+    return temps, backups
+
+
+def _tidy(target: Path) -> None:
+    """Before ``target`` is written anew under the folder's lock (no other build is writing it): drop
+    the leftovers of a killed write; a backup whose target went missing is put back first, so that
+    a failure of this write still restores the previous file."""
+    temps, backups = _leftovers(target)
+    for path in temps:
+        _unlink_quietly(path)
+    for path in sorted(backups, key=lambda p: os.lstat(p).st_mtime_ns, reverse=True):  # the newest first
+        if not os.path.lexists(target):
+            try:
+                os.rename(path, target)
+                continue
+            except OSError:
+                pass
+        _unlink_quietly(path)
+
+
 def _write_temp(target: Path, data: bytes, mode: int) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -171,8 +206,9 @@ def _sync_folder(folder: Path) -> None:
 def write_all(files: dict[Path, bytes], mode: int | None = 0o644, root: Path | None = None) -> list[Path]:
     """Replace every ``path`` with its bytes, all or nothing. ``mode=None`` keeps each file's own mode.
 
-    With ``root`` (the output folder) every target must lie below it, no folder
-    below it may be a symbolic link and no target may be one. Raises
+    With ``root`` (the output folder, whose ``lock`` the caller holds) every target must lie below it,
+    no folder below it may be a symbolic link and no target may be one, and what a killed build left
+    beside a target is tidied away first (``_tidy``). Raises
     ``WriteFailed`` (naming the file, reason in Japanese) with the previous
     files restored and no temporary left."""
     temps: list[tuple[Path, str]] = []
@@ -183,6 +219,8 @@ def write_all(files: dict[Path, bytes], mode: int | None = 0o644, root: Path | N
         for target in files:
             current = target
             _folders(root, target, made)
+            if root is not None:
+                _tidy(target)
             olds[target] = _check_target(target, refuse_links=root is not None)
         for target, data in files.items():
             current = target

@@ -133,6 +133,35 @@ def test_a_failed_rename_puts_every_old_file_back(tmp_path, monkeypatch):
     assert folder(out) == OLD
 
 
+def test_the_next_write_tidies_away_what_a_killed_write_left(tmp_path):
+    out = old_folder(tmp_path)
+    (out / ".mini.pdf.k1llEd_9.tmp").write_bytes(b"half a pdf")
+    (out / ".mini.docx.k1llEd_9.tmp.old").write_bytes(b"old docx")  # a link to the old file, in a real commit
+    others = {".mini.pdf.notes": b"not ours", ".other.pdf.k1llEd_9.tmp": b"not a target's", "mini.pdf.abcdefgh.tmp": b"no dot"}
+    for name, data in others.items():
+        (out / name).write_bytes(data)
+    _, diags = write_new(out)
+    assert not diags.items
+    assert folder(out) == {**NEW, **others}
+
+
+def test_a_backup_whose_target_went_missing_is_restored_if_the_next_write_fails(tmp_path, monkeypatch):
+    out = old_folder(tmp_path)
+    os.rename(out / "mini.docx", out / ".mini.docx.k1llEd_9.tmp.old")  # killed between the two renames
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(src).endswith(".tmp") and Path(dst).name == "mini.docx":
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    _, diags = write_new(out)
+    monkeypatch.undo()
+    assert only_error(diags)[0] == "E060"
+    assert folder(out) == OLD
+
+
 def test_links_below_the_output_folder_are_refused(tmp_path):
     """A linked sub-folder or a linked target is never written through (nor replaced): E060, nothing changes."""
     elsewhere = tmp_path / "elsewhere"
