@@ -128,6 +128,22 @@ def _stopped(exc: BaseException) -> None:
     sys.exit(exc.exit_status if isinstance(exc, Interrupted) else 130)
 
 
+def _interrupt_behind(exc: BaseException) -> BaseException | None:
+    """The interrupt that ``exc`` wraps, if any: a signal can arrive at any moment, and some of Python's
+    machinery re-raises what it meets as another exception (CPython 3.11 turns one raised while a
+    class is made into ``RuntimeError: Error calling __set_name__``)."""
+    todo, seen = [exc], set()
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+            return exc
+        seen.add(id(exc))
+        todo += [exc.__context__, exc.__cause__]
+    return None
+
+
 class _Guarded(click.Group):
     """Any unexpected failure becomes a short Japanese message and exit status 3, not a traceback.
 
@@ -186,6 +202,8 @@ class _Guarded(click.Group):
         except (KeyboardInterrupt, Interrupted) as exc:
             _stopped(exc)
         except Exception as exc:
+            if _interrupt_behind(exc) is not None:
+                _stopped(_interrupt_behind(exc))
             if os.environ.get("FOLLOWUP_DEBUG"):
                 raise
             click.echo(f"内部エラー: {type(exc).__name__}: {exc}", err=True)

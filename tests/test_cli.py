@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -167,6 +168,27 @@ def test_internal_failure_is_a_message_with_exit_3(mini, tmp_path, monkeypatch):
     monkeypatch.delenv("FOLLOWUP_DEBUG", raising=False)
     r = CliRunner().invoke(main, ["build", "--sources", str(mini), "--out", str(tmp_path / "out")])
     assert r.exit_code == 3 and "内部エラー" in r.stderr and "Traceback" not in r.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupt_that_python_wrapped_in_another_exception_still_stops_the_build(mini, tmp_path, monkeypatch, signum):
+    """A signal that lands while a class is being made (pydantic's models, as they are imported) is
+    re-raised by CPython 3.11 as ``RuntimeError: Error calling __set_name__``: still an interrupt."""
+    from compiler import pipeline as build_module
+    from compiler.interrupt import Interrupted
+
+    class Landing:
+        def __set_name__(self, owner, name):
+            raise Interrupted(signum) if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def boom(*args, **kwargs):
+        type("Model", (), {"field": Landing()})
+
+    monkeypatch.setattr(build_module, "render", boom)
+    monkeypatch.delenv("FOLLOWUP_DEBUG", raising=False)
+    r = CliRunner().invoke(main, ["build", "--sources", str(mini), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 128 + signum and "内部エラー" not in r.stderr and "Traceback" not in r.output
     assert not (tmp_path / "out").exists()
 
 
