@@ -739,8 +739,16 @@ def _early_layouts(args: list[str]):
 
 
 def entry() -> None:
-    """The ``followup`` command and ``python -m compiler``: ``main``, with the layout workers of a build by
-    parts started before anything else (see ``pdf_parts.Layouts.early`` for why so early)."""
+    """The ``followup`` command and ``python -m compiler``: ``main``, in a temporary folder of its own that
+    goes with it however it ends (``tempdir``), with the layout workers of a build by parts started
+    before anything else (see ``pdf_parts.Layouts.early`` for why so early)."""
+    from compiler import tempdir
+
+    with tempdir.command_folder():
+        _entry()
+
+
+def _entry() -> None:
     from compiler import interrupt
 
     layouts = None

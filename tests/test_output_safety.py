@@ -272,7 +272,8 @@ def test_the_lock_waits_for_the_holder(tmp_path):
 # --- signals on a real build ------------------------------------------------------------------
 
 def _ours(tmpdir: Path) -> dict[int, str]:
-    """Processes started with our TMPDIR (the build and everything it started): pid → name."""
+    """Processes started with our TMPDIR, or a folder inside it (LibreOffice has its own): the build and
+    everything it started, pid → name."""
     found = {}
     marker = f"TMPDIR={tmpdir}".encode()
     for entry in os.listdir("/proc"):
@@ -283,23 +284,26 @@ def _ours(tmpdir: Path) -> dict[int, str]:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        if marker in environ.split(b"\0"):
+        if any(v == marker or v.startswith(marker + b"/") for v in environ.split(b"\0")):
             found[int(entry)] = stat[stat.index("(") + 1:stat.rindex(")")]
     return found
 
 
 def _signal_build(mini: Path, tmp_path: Path, extra: list[str], wait_for: str | None, signum: int, after: float = 0):
-    """Start a build, send ``signum`` once a process named ``wait_for`` runs (or when it ends first), or
-    with no name, ``after`` seconds."""
+    """Start a build, send ``signum`` once a process named ``wait_for`` runs (``tmp:<glob>``: once a path
+    matching the glob exists in its TMPDIR), or when it ends first; with no name, after ``after`` seconds."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir(parents=True)
     out = old_folder(tmp_path)
-    env = dict(os.environ, TMPDIR=str(tmpdir))
+    env = dict(os.environ, TMPDIR=str(tmpdir), FOLLOWUP_CACHE_DIR="")  # no part cache: every helper has work to do
     proc = subprocess.Popen([sys.executable, "-m", "compiler", "build", "--sources", str(mini), "--out", str(out), "-q"]
                             + extra, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = wait_for is None
     while proc.poll() is None and not seen:
-        seen = wait_for in _ours(tmpdir).values()
+        if wait_for.startswith("tmp:"):
+            seen = next(tmpdir.glob(wait_for.removeprefix("tmp:")), None) is not None
+        else:
+            seen = wait_for in _ours(tmpdir).values()
         time.sleep(0.005)
     time.sleep(after)
     proc.send_signal(signum)
@@ -324,7 +328,7 @@ def test_sigterm_stops_every_helper_and_removes_every_temporary(mini, tmp_path, 
     assert status in (0, 143), stderr
     if status == 143:
         assert "中断しました（出力は書き換えていません）" in stderr and folder(out) == OLD
-    assert seen or status == 0
+    assert seen, f"no {wait_for} was seen running"
     assert _ours(tmpdir) == {}, "a helper process outlived the build"
     assert list(tmpdir.iterdir()) == [], "temporary files left behind"
     _assert_consistent(out)
@@ -345,22 +349,28 @@ def test_sigterm_at_any_moment_of_the_start_leaves_nothing_behind(mini, tmp_path
     assert 143 in statuses  # some signal came while the build handled it
 
 
-def test_sigkill_at_any_moment_of_the_start_leaves_nothing_behind(mini, tmp_path):
-    """SIGKILL of the parent every 20 ms of the first half second: no helper outlives it, and the
-    layout host removes the font copies it made before it goes."""
+@pytest.mark.parametrize("extra", [[], ["--single-pass"]], ids=["by-parts", "single-pass"])
+def test_sigkill_at_any_moment_of_the_start_leaves_nothing_behind(mini, tmp_path, extra):
+    """SIGKILL of the parent every 20 ms of the first half second: no helper outlives it, and what the
+    run put in TMPDIR (WeasyPrint's font copies, in the parent or the layout host) goes with it."""
     for n in range(25):
-        status, stderr, out, tmpdir, _ = _signal_build(mini, tmp_path / str(n), [], None, signal.SIGKILL, 0.02 * n)
+        status, stderr, out, tmpdir, _ = _signal_build(mini, tmp_path / str(n), extra, None, signal.SIGKILL, 0.02 * n)
         assert status in (0, -signal.SIGKILL), stderr
         assert _ours(tmpdir) == {}, f"a helper process outlived the build killed after {0.02 * n:.2f} s"
         assert list(tmpdir.iterdir()) == [], f"temporary files left behind by the build killed after {0.02 * n:.2f} s"
         _assert_consistent(out)
 
 
-@pytest.mark.parametrize("wait_for", [HOST_NAME, WORKER_NAME, PART_WORKER_NAME], ids=["layout-host", "docx-worker", "part-worker"])
-def test_the_workers_die_with_a_killed_parent(mini, tmp_path, wait_for):
-    """SIGKILL cannot be handled: the workers still go (PR_SET_PDEATHSIG), and the outputs are untouched."""
-    status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, [], wait_for, signal.SIGKILL)
-    assert status in (0, -signal.SIGKILL), stderr
+@pytest.mark.parametrize("extra, wait_for", [([], HOST_NAME), ([], WORKER_NAME), ([], PART_WORKER_NAME),
+                                             (["--libreoffice-pages"], "soffice.bin"),
+                                             (["--single-pass"], "tmp:**/weasyprint-*/*")],
+                         ids=["layout-host", "docx-worker", "part-worker", "libreoffice", "single-pass-font-copies"])
+def test_the_workers_die_with_a_killed_parent(mini, tmp_path, extra, wait_for):
+    """SIGKILL cannot be handled: the workers still go (PR_SET_PDEATHSIG), their temporaries with them
+    (``tempdir``), and the outputs are untouched."""
+    status, stderr, out, tmpdir, seen = _signal_build(mini, tmp_path, extra, wait_for, signal.SIGKILL)
+    assert seen, f"no {wait_for} was seen running"
+    assert status == -signal.SIGKILL, stderr
     assert _ours(tmpdir) == {}, "the worker outlived its killed parent"
     assert list(tmpdir.iterdir()) == [], "temporary files left behind"
     _assert_consistent(out)
