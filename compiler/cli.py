@@ -294,6 +294,7 @@ def _run(sources: Path, out: Path | None, fmt: str, want_pdf: bool, want_docx: b
         built, written = run(Request(sources=sources, formats=formats, progress=_progress(quiet),
                                      embed_fonts=not no_embed_fonts, **request),
                              Path(out) if out else OUTPUT_DIR, diags)
+        interrupt.check(outputs_replaced=bool(written))  # no report of a run an interrupt may have put wrong
     _report(diags, fmt, sources)
     if diags.has_errors or not written:
         click.echo("エラーがあるため、何も出力していません（前回の出力はそのままです）。", err=True)
@@ -691,6 +692,7 @@ def import_docx(docx_file: Path, sources: Path, dry_run: bool, accept_changes: b
     diags = Diagnostics()
     with interrupt.handled():
         result = run(docx_file, sources, dry_run, accept_changes, diags)
+        interrupt.check(outputs_replaced=bool(getattr(result, "written", None)))
     if as_json:
         payload = result.as_dict() if result is not None else {"docx": str(docx_file)}
         payload["diagnostics"] = [d.as_dict() for d in diags.sorted()]

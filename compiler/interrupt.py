@@ -43,8 +43,29 @@ class Interrupted(BaseException):
         return 128 + self.signum
 
 
+_received: list[int] = []  # the signals ``handled()`` turned into ``Interrupted`` (see ``check``)
+_depth = 0  # ``handled()`` blocks open (the outermost starts and ends with none received)
+
+
 def _raise(signum, frame):
+    _received.append(signum)
     raise Interrupted(signum)
+
+
+def check(outputs_replaced: bool = False) -> None:
+    """Raise ``Interrupted`` again if a signal came within ``handled()`` and its exception was swallowed.
+
+    A signal lands between any two bytecodes, and a few places drop what is raised there: CPython
+    drops one raised in a finaliser or a callback from C (``handled()`` keeps it from printing
+    "Exception ignored in …" with a traceback; a Ctrl-C is recorded as SIGINT), and pydantic's
+    pattern check (Rust calling Python's ``re``) then reports the value as not matching. The run went
+    on with a wrong result (an E014 for a valid id), so whatever it would print or write next is not
+    to be trusted: the command line calls this, within the block, before it reports or writes anything.
+    ``outputs_replaced``: the run has written its outputs already (the message says so)."""
+    if _received:
+        exc = Interrupted(_received[0])
+        exc.outputs_replaced = outputs_replaced
+        raise exc
 
 
 @contextlib.contextmanager
@@ -53,10 +74,25 @@ def handled():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _depth
+    if _depth == 0:
+        _received.clear()
+    _depth += 1
     previous = {s: signal.signal(s, _raise) for s in SIGNALS}
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info):  # an interrupt dropped by CPython: recorded (``check``), not printed as a traceback
+        if not isinstance(info.exc_value, (Interrupted, KeyboardInterrupt)):
+            previous_hook(info)
+
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        _depth -= 1
+        if _depth == 0:
+            _received.clear()
+        sys.unraisablehook = previous_hook
         for s, handler in previous.items():
             signal.signal(s, handler)
 

@@ -312,8 +312,9 @@ def write(built: Built, out_dir: Path, diags: Diagnostics) -> list[Path]:
     links, targets that are links, folders or special files are refused (E060)."""
     import os
 
-    from compiler import output
+    from compiler import interrupt, output
 
+    interrupt.check()  # nothing written by a run an interrupt may have put wrong
     root = Path(os.path.abspath(out_dir))
     targets: dict[Path, bytes] = {}
     for rel, data in built.files.items():

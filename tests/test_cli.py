@@ -192,6 +192,65 @@ def test_an_interrupt_that_python_wrapped_in_another_exception_still_stops_the_b
     assert not (tmp_path / "out").exists()
 
 
+def _swallowed_sigterm() -> None:
+    """A SIGTERM whose ``Interrupted`` is raised in a finaliser: CPython prints "Exception ignored" and goes on."""
+    class Finaliser:
+        def __del__(self):
+            signal.raise_signal(signal.SIGTERM)
+
+    Finaliser()
+
+
+def test_a_dropped_interrupt_is_recorded_not_printed_and_other_dropped_errors_still_are(monkeypatch):
+    from compiler import interrupt
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: seen.append(type(info.exc_value)))
+
+    class Broken:
+        def __del__(self):
+            raise ValueError("a finaliser's own bug")
+
+    with interrupt.handled():
+        _swallowed_sigterm()
+        Broken()
+        with pytest.raises(interrupt.Interrupted) as raised:
+            interrupt.check()
+    assert seen == [ValueError] and raised.value.signum == signal.SIGTERM
+    interrupt.check()  # the block is over: nothing left received
+    with interrupt.handled():
+        interrupt.check()
+
+
+@pytest.mark.parametrize("stage", ["checks", "layout"])
+def test_an_interrupt_that_was_swallowed_still_stops_the_build_before_it_reports_or_writes(mini, tmp_path, monkeypatch, stage):
+    """Where the signal's exception is dropped, the run goes on with what it had, possibly wrong (pydantic
+    then reported a valid id as E014): neither that report nor the outputs may come out."""
+    from compiler import pipeline
+    from compiler.diagnostics import Span
+
+    real_compile, real_render = pipeline.compile_sources, pipeline.render
+
+    def compile_sources(sources, diags):
+        compiled = real_compile(sources, diags)
+        if stage == "checks":
+            _swallowed_sigterm()
+            diags.error("E014", "a wrong result of the interrupted check", Span("document.yaml"), "")
+        return compiled
+
+    def render(*args, **kwargs):
+        out = real_render(*args, **kwargs)
+        if stage == "layout":
+            _swallowed_sigterm()
+        return out
+
+    monkeypatch.setattr(pipeline, "compile_sources", compile_sources)
+    monkeypatch.setattr(pipeline, "render", render)
+    r = CliRunner().invoke(main, ["build", "--sources", str(mini), "--out", str(tmp_path / "out"), "--no-docx", "-q"])
+    assert r.exit_code == 143 and "E014" not in r.output and "内部エラー" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_every_diagnostic_code_is_documented():
     from compiler.diagnostics import CODES
 

@@ -168,8 +168,10 @@ def run(docx: Path, sources: Path, dry_run: bool, accept_changes: bool, diags: D
     if result.changes and not _still_valid(Path(sources), result.changes, diags):
         return result
     if result.changes and not dry_run:
+        from compiler import interrupt
         from compiler.output import WriteFailed, write_all
 
+        interrupt.check()  # no sources written from a check an interrupt may have put wrong
         try:
             result.written = write_all({Path(sources) / rel: new.encode("utf-8")
                                         for rel, (_, new) in result.changes.items()}, mode=None)
