@@ -6,12 +6,13 @@ copies, the layout host's scratch folder, LibreOffice's profile and the other te
 all land in it; at the end the folder goes, with everything in it.
 
 A run killed with SIGKILL (a CI timeout, the OOM killer) cannot remove anything itself, so a watcher
-process does it then. The watcher is forked first, holds the read end of a pipe and nothing else, and
-waits. Every process of the run forked after it (the DOCX worker, the layout host and its workers)
-inherits the write end, while programs started with ``subprocess`` do not (their descriptors are closed
-on exec). The pipe reads end-of-file once the last of those processes is gone, whichever way it went:
-the watcher then removes the folder and exits. At a normal end the run removes the folder itself
-and stops the watcher. Where there is no ``fork``, the folder is still removed at a normal end.
+process does it then. The watcher (a small shell script, ``WATCHER_SCRIPT``) is started first and
+reads the read end of a pipe. Every process of the run forked after it (the DOCX worker, the layout
+host and its workers) inherits the write end, while programs started with ``subprocess`` do not
+(their descriptors are closed on exec). The pipe reads end-of-file once the last of those processes
+is gone, whichever way it went: the watcher then removes the folder and exits. At a normal end the
+run removes the folder itself and stops the watcher. Where there is no ``sh``, the folder is still
+removed at a normal end.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ import signal
 import tempfile
 
 PREFIX = "followup-"
-WATCHER_NAME = "followup-tmp"  # the watcher's process name (ps -o comm)
-LATE_WRITERS_WAIT = 0.2  # seconds: LibreOffice, killed by its own helper, may still be writing when the pipe ends
+ATTEMPTS = 10  # names tried, should one be taken
+WATCHER_NAME = "followup-tmp"  # the watcher's name in its command line (ps -o args)
+# Reads its standard input (the pipe) to its end, then removes the folder; again a moment later, for
+# LibreOffice, which its own helper kills and which may still be writing when the pipe ends.
+WATCHER_SCRIPT = 'trap "" INT TERM HUP; cat >/dev/null; rm -rf -- "$1"; sleep 0.2 2>/dev/null || sleep 1; rm -rf -- "$1"'
 
 
 @contextlib.contextmanager
@@ -38,12 +42,8 @@ def command_folder():
     previous = tempfile.tempdir
     try:
         with interrupt.deferred():  # made and watched, or neither
-            try:
-                folder = tempfile.mkdtemp(prefix=PREFIX)
-            except OSError:
-                folder = None
+            folder, watcher = _make_watched()
             if folder is not None:
-                watcher = _watch(folder)
                 tempfile.tempdir = folder
         yield folder
     finally:
@@ -54,60 +54,59 @@ def command_folder():
             _stop(*watcher)
 
 
-def _watch(folder: str) -> tuple[int, int] | None:
-    """Fork the watcher of ``folder``; ``(pid, write end of its pipe)``, or ``None`` without ``fork``."""
-    from compiler import interrupt
+def _make_watched():
+    """``(folder, watcher)``: the watcher is started first, on the name the folder is then made with, so
+    that a run killed at any moment leaves no folder unwatched; ``(None, None)`` if none can be made."""
+    import secrets
 
-    if not hasattr(os, "fork"):
+    try:
+        parent = tempfile.gettempdir()
+    except OSError:  # no usable temporary folder at all
+        return None, None
+    for _ in range(ATTEMPTS):
+        folder = os.path.join(parent, PREFIX + secrets.token_hex(6))
+        watcher = _watch(folder)
+        try:
+            os.mkdir(folder, 0o700)
+            return folder, watcher
+        except FileExistsError:  # another's: try another name
+            pass
+        except OSError:
+            if watcher is not None:
+                _stop(*watcher)
+            return None, None
+        if watcher is not None:
+            _stop(*watcher)
+    return None, None
+
+
+def _watch(folder: str):
+    """Start the watcher of ``folder``: ``(process, write end of its pipe)``, or ``None`` where it cannot run.
+
+    It is a shell, not a fork of this process: a forked copy of the command line would keep the pages
+    this process goes on to change (14 MiB of a build's memory); ``sh`` and ``cat`` take a few hundred
+    KiB. In a session of its own, no Ctrl-C or hang-up of the terminal reaches it."""
+    import subprocess
+
+    if os.name != "posix" or shutil.which("sh") is None:
         return None
     read_end, write_end = os.pipe()  # not inheritable: forked children keep it, programs run with exec do not
-    with interrupt.held_for_fork():
-        pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(write_end)
-            _watcher_main(read_end, folder)
-        finally:
-            os._exit(0)
-    os.close(read_end)
-    return pid, write_end
+    try:
+        proc = subprocess.Popen(["sh", "-c", WATCHER_SCRIPT, WATCHER_NAME, folder], stdin=read_end,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        os.close(write_end)
+        return None
+    finally:
+        os.close(read_end)
+    return proc, write_end
 
 
-def _watcher_main(read_end: int, folder: str) -> None:
-    import time
-
-    from compiler import interrupt
-
-    for s in interrupt.SIGNALS:  # Ctrl-C reaches the whole group: the watcher outlives the run to tidy up
-        signal.signal(s, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupt.SIGNALS)
-    interrupt.name_process(WATCHER_NAME)
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):  # holds no terminal or pipe of the caller open (``cmd | tee`` ends with the run)
-        os.dup2(null, fd)
-    os.close(null)
-    while True:
-        try:
-            if not os.read(read_end, 1):
-                break
-        except InterruptedError:
-            continue
-        except OSError:
-            break
-    shutil.rmtree(folder, ignore_errors=True)
-    time.sleep(LATE_WRITERS_WAIT)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _stop(pid: int, write_end: int) -> None:
+def _stop(proc, write_end: int) -> None:
     """End the watcher at a normal end (the folder is gone already) and reap it."""
     os.close(write_end)
     try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+    proc.wait()

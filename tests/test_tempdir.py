@@ -12,14 +12,6 @@ from pathlib import Path
 from compiler import tempdir
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-
-
 def test_the_block_makes_its_temporaries_in_a_folder_of_its_own_that_goes_at_its_end(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with tempdir.command_folder() as folder:
@@ -35,9 +27,9 @@ def test_the_watcher_removes_the_folder_when_the_last_process_holding_the_pipe_i
     """A child forked inside the block (as the workers are) keeps the folder while it lives, even after
     the block's own process has let go of the pipe (as a killed parent does)."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(tempdir, "_stop", lambda pid, write_end: (os.close(write_end), watchers.append(pid)))
-    monkeypatch.setattr(tempdir.shutil, "rmtree", _no_rmtree_here(os.getpid()))
-    watchers: list[int] = []
+    monkeypatch.setattr(tempdir, "_stop", lambda proc, write_end: (os.close(write_end), watchers.append(proc)))
+    monkeypatch.setattr(tempdir.shutil, "rmtree", lambda *args, **kwargs: None)  # as a killed parent would not
+    watchers: list = []
     with tempdir.command_folder() as folder:
         read, write = os.pipe()
         child = os.fork()
@@ -48,34 +40,36 @@ def test_the_watcher_removes_the_folder_when_the_last_process_holding_the_pipe_i
         os.close(read)
     (watcher,) = watchers
     time.sleep(0.3)
-    assert Path(folder).is_dir() and _alive(watcher), "the folder went while a helper still ran"
+    assert Path(folder).is_dir() and watcher.poll() is None, "the folder went while a helper still ran"
     os.close(write)
     os.waitpid(child, 0)
     deadline = time.monotonic() + 10
     while Path(folder).exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not Path(folder).exists()
-    assert os.waitpid(watcher, 0)[0] == watcher
+    assert watcher.wait(10) == 0
 
 
-def _no_rmtree_here(pid: int):
-    """``shutil.rmtree``, except in process ``pid`` (the test, standing for a killed parent)."""
-    import shutil
-
-    real = shutil.rmtree
-
-    def rmtree(path, *args, **kwargs):
-        if os.getpid() != pid:
-            real(path, *args, **kwargs)
-
-    return rmtree
+def test_the_watcher_is_small_and_out_of_reach_of_the_terminal(tmp_path, monkeypatch):
+    """A forked copy of the command line kept 14 MiB of a build's pages; Ctrl-C must not stop it."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    watchers: list = []
+    real_watch = tempdir._watch
+    monkeypatch.setattr(tempdir, "_watch", lambda folder: watchers.append(real_watch(folder)) or watchers[-1])
+    with tempdir.command_folder():
+        proc, _ = watchers[0]
+        pss = sum(int(line.split()[1]) for line in Path(f"/proc/{proc.pid}/smaps_rollup").read_text().splitlines()
+                  if line.startswith("Pss:"))
+        assert pss < 2048, f"the watcher takes {pss} KiB"
+        assert os.getsid(proc.pid) == proc.pid != os.getsid(0)
+    assert proc.returncode is not None
 
 
 def test_without_a_writable_temporary_folder_the_block_runs_as_before(monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(tempdir.os, "mkdir", refuse)
     before = tempfile.tempdir
     with tempdir.command_folder() as folder:
         assert folder is None and tempfile.tempdir == before
