@@ -11,6 +11,9 @@
   exception raised then has ``outputs_replaced = True``. The import of
   WeasyPrint is deferred the same way (cffi's library lookup makes temporary
   files that an interrupt at the wrong moment would leave behind).
+* ``check()`` raises again, before the command reports or writes, an interrupt
+  whose exception something on its way dropped (the run then went on with a
+  possibly wrong result);
 * ``held_for_fork()`` blocks them around a fork of a helper, until the helper has set its
   own handlers (``quiet_child``).
 * ``die_with_parent()`` (Linux ``prctl(PR_SET_PDEATHSIG)``) makes a child
