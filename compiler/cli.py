@@ -202,8 +202,9 @@ class _Guarded(click.Group):
         except (KeyboardInterrupt, Interrupted) as exc:
             _stopped(exc)
         except Exception as exc:
-            if _interrupt_behind(exc) is not None:
-                _stopped(_interrupt_behind(exc))
+            behind = _interrupt_behind(exc)
+            if behind is not None:
+                _stopped(behind)
             if os.environ.get("FOLLOWUP_DEBUG"):
                 raise
             click.echo(f"内部エラー: {type(exc).__name__}: {exc}", err=True)

@@ -164,17 +164,14 @@ def name_process(name: str) -> None:
         _LIBC.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
-def quiet_child(on_term=None) -> None:
+def quiet_child() -> None:
     """In a forked helper: the signals back to their defaults, except SIGINT, which the parent handles,
-    and SIGTERM, which ``on_term`` handles when given; then let through again (``held_for_fork``):
-    one that came meanwhile takes effect now.
+    then let through again (``held_for_fork``): one that came meanwhile takes effect now.
 
     (Ctrl-C reaches the whole process group; the parent then stops its helpers itself.)"""
     for s in SIGNALS:
         signal.signal(s, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if on_term is not None:
-        signal.signal(signal.SIGTERM, on_term)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
 

@@ -93,22 +93,16 @@ class Worker:
             self.inbox.close()
 
 
-def _become_child(parent: int, name: str, on_term=None) -> None:
-    """What every forked child does first: ignore Ctrl-C, die with ``parent``, take ``name``.
-
-    ``on_term``: a SIGTERM handler that ends the process after tidying up; the child then gets
-    SIGTERM, not SIGKILL, when ``parent`` dies (and it runs at once if the parent is already gone)."""
+def _become_child(parent: int, name: str) -> None:
+    """What every forked child does first: ignore Ctrl-C, die with ``parent``, take ``name``."""
     import os
-    import signal
 
     from compiler import interrupt
 
-    interrupt.quiet_child(on_term)
-    interrupt.die_with_parent(signal.SIGKILL if on_term is None else signal.SIGTERM)
+    interrupt.quiet_child()
+    interrupt.die_with_parent()
     interrupt.name_process(name)
     if os.getppid() != parent:  # the parent died before the lines above
-        if on_term is not None:
-            on_term(signal.SIGTERM, None)
         os._exit(1)
 
 
@@ -140,13 +134,12 @@ class Pool:
     through its own pipe; jobs go to whichever worker is free, in the order given. A worker that
     dies has its job run here, and the others go on; where fork is unavailable, or the host could
     not prepare, every job runs here. The host dies with the parent and the workers with the host
-    (``PR_SET_PDEATHSIG``); ``close()`` ends them all and reaps them (idempotent). The host runs
-    ``cleanup()`` last, however it ends but by SIGKILL (its parent's SIGKILL included). The jobs of a run
+    (``PR_SET_PDEATHSIG``); ``close()`` ends them all and reaps them (idempotent). The jobs of a run
     ``fresh`` run each in a child of its worker forked for it, which takes the job's memory with it
     (``_pool_child_main``); others run in the worker itself, which keeps what they warmed."""
 
-    def __init__(self, fn, size: int, name: str = WORKER_NAME, prepare=None, cleanup=None):
-        self.fn, self.size, self.name, self.prepare, self.cleanup = fn, max(1, size), name, prepare, cleanup
+    def __init__(self, fn, size: int, name: str = WORKER_NAME, prepare=None):
+        self.fn, self.size, self.name, self.prepare = fn, max(1, size), name, prepare
         self.children: list = []  # the parent's end of each worker's duplex pipe
         self.host = None
         self.started = False
@@ -168,8 +161,7 @@ class Pool:
         gc.freeze()  # what the parent holds now is never scanned by a child's collector: its pages stay shared
         try:
             self.host = ctx.Process(target=_host_main, daemon=True,
-                                    args=([theirs for _, theirs in pipes], os.getpid(), self.fn, self.name, self.prepare,
-                                          self.cleanup))
+                                    args=([theirs for _, theirs in pipes], os.getpid(), self.fn, self.name, self.prepare))
             with interrupt.held_for_fork():
                 self.host.start()
         finally:
@@ -270,47 +262,28 @@ def _end(proc, conn) -> None:
         conn.close()
 
 
-def _host_main(conns, parent: int, fn, name: str, prepare, cleanup=None) -> None:
-    """The pool's host: prepare, fork one worker per pipe, then wait for them. On SIGTERM (from
-    ``Pool.close``, or the kernel when the parent dies, even by SIGKILL) it kills them first; either
-    way it reaps them all, then runs ``cleanup``, before it exits."""
+def _host_main(conns, parent: int, fn, name: str, prepare) -> None:
+    """The pool's host: prepare, fork one worker per pipe, then wait for them. On SIGTERM it kills
+    them first; either way it reaps them all before it exits."""
     import gc
     import os
     import signal
 
     from compiler import interrupt
 
-    pids: list[int] = []
-
-    def end(status: int):
-        _reap_children()
-        if cleanup is not None:
-            cleanup()
-        os._exit(status)
-
-    def stop(signum, frame):
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        end(0)
-
-    _become_child(parent, HOST_NAME, on_term=stop)
+    _become_child(parent, HOST_NAME)
     interrupt.adopt_orphans()  # a job's child whose worker was ended is reaped here (``_pool_child_main``)
     if prepare is not None:
         try:
             prepare()
         except Exception:  # the workers' pipes close: the parent runs every job itself
-            end(1)
+            os._exit(1)
     gc.collect()
     gc.freeze()  # the workers share what the host prepared
-    host = os.getpid()
+    host, pids = os.getpid(), []
     for mine in conns:
-        with interrupt.held_for_fork():  # a SIGTERM now finds the new worker in ``pids``
+        with interrupt.held_for_fork():
             pid = os.fork()
-            if pid:
-                pids.append(pid)
         if pid == 0:
             for other in conns:
                 if other is not mine:
@@ -319,22 +292,26 @@ def _host_main(conns, parent: int, fn, name: str, prepare, cleanup=None) -> None
                 _pool_child_main(mine, host, fn, name)
             finally:
                 os._exit(0)
+        pids.append(pid)
     for conn in conns:
         conn.close()
-    end(0)
 
+    def stop(signum, frame):
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
-def _reap_children() -> None:
-    """Wait for every child of this process (and every orphan it adopted) to exit."""
-    import os
-
-    while True:
+    signal.signal(signal.SIGTERM, stop)
+    while True:  # the workers, and any child of theirs they left behind
         try:
             os.waitpid(-1, 0)
         except ChildProcessError:
-            return
+            break
         except InterruptedError:
             continue
+    os._exit(0)
 
 
 def _pool_child_main(conn, parent: int, fn, name: str) -> None:

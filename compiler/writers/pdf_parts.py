@@ -133,8 +133,7 @@ def _prepare(scratch: str) -> None:
     from compiler.writers import pdf
 
     global _fonts
-    os.mkdir(scratch, 0o700)  # here, not in the parent: a parent killed before the host runs leaves none
-    tempfile.tempdir = scratch  # WeasyPrint's font copies go there; the host or the parent removes the folder
+    tempfile.tempdir = scratch  # WeasyPrint's font copies go there; the parent removes the folder
     _fonts = pdf.fonts()
     lay_out(_warm_up_part(), load_theme(), None, None)
 
@@ -149,8 +148,8 @@ class Layouts:
     parent still reads and checks the sources; the host then forks the workers, and every worker
     lays its parts out with that one font configuration: the fonts are copied, registered with
     fontconfig and opened once per build instead of once per part. The font copies go to a scratch
-    folder that the host removes as it ends, and ``close`` too, so an interrupted build leaves none
-    behind, nor a killed one (the host outlives it long enough: ``workers.Pool``). A
+    folder that ``close`` removes whatever happens, so an interrupted build leaves none behind (a
+    killed one's goes with the command's temporary folder: ``compiler.tempdir``). A
     part whose worker died is laid out in the parent, with fonts of its own."""
 
     def __init__(self, size: int):
@@ -161,16 +160,16 @@ class Layouts:
     def start(self) -> "Layouts":
         """Fork the pool's host now (idempotent)."""
         import functools
-        import secrets
-        import shutil
         import tempfile
 
         from compiler.workers import PART_WORKER_NAME, Pool
 
+        from compiler import interrupt
+
         if self.pool is None:
-            self.scratch = os.path.join(tempfile.gettempdir(), f"followup-parts-{secrets.token_hex(8)}")  # the host makes it
-            self.pool = Pool(lay_out, self.size, name=PART_WORKER_NAME, prepare=functools.partial(_prepare, self.scratch),
-                             cleanup=functools.partial(shutil.rmtree, self.scratch, ignore_errors=True))
+            with interrupt.deferred():  # the folder is ours to remove (``close``) from the moment it exists
+                self.scratch = tempfile.mkdtemp(prefix="followup-parts-")
+                self.pool = Pool(lay_out, self.size, name=PART_WORKER_NAME, prepare=functools.partial(_prepare, self.scratch))
             try:
                 self.pool.start()
             except BaseException:  # an interrupt while the host forks: nothing is left half-started
