@@ -289,7 +289,11 @@ def test_the_layout_host_is_started_first_only_for_a_build_by_parts(args, early)
         if early:
             assert layouts.pool is not None and Path(layouts.scratch).is_dir()
             assert pdf_parts.Layouts.take(layouts.size) is layouts  # the build takes these
-            assert pdf_parts.Layouts.take(layouts.size) is not layouts  # once
+            again = pdf_parts.Layouts.take(layouts.size)
+            try:
+                assert again is not layouts  # once
+            finally:
+                again.close()
     finally:
         if layouts is not None:
             scratch = layouts.scratch
