@@ -325,3 +325,33 @@ def test_layouts_started_early_that_no_build_takes_are_closed_by_the_command(tmp
     assert "Traceback" not in r.stderr
     assert _ours(tmp) == {}
     assert [p.name for p in tmp.iterdir() if p.name.startswith("followup-parts-")] == []
+
+
+_END_PROBE = r"""
+import atexit, sys, threading, time
+from compiler.cli import _end
+atexit.register(lambda: print("exit function ran"))
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished", flush=True))).start()
+print("x" * 200000)  # more than a pipe holds: all of it is flushed before the process ends
+_end(None if sys.argv[1] == "none" else "a message" if sys.argv[1] == "text" else 7)
+"""
+
+
+@pytest.mark.parametrize("case,status", [("code", 7), ("none", 0), ("text", 1), ("thread", 7)])
+def test_the_command_ends_with_its_status_its_output_flushed_and_its_exit_functions_run(case, status):
+    out = subprocess.run([sys.executable, "-c", _END_PROBE, case], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == status
+    lines = out.stdout.splitlines()
+    assert lines[0] == "x" * 200000 and "exit function ran" in lines
+    assert ("thread finished" in lines) == (case == "thread")  # a running thread is waited for
+    assert ("a message" in out.stderr) == (case == "text")
+
+
+def test_the_command_line_skips_the_interpreter_s_finalisation(mini):
+    """``entry`` ends the process itself: an object freed only by finalisation is never freed."""
+    code = ("import sys, weakref\nfrom compiler import cli\nclass Witness:\n    def __del__(self): print('finalised')\n"
+            "cli.witness = Witness()\nsys.argv = ['followup', 'check', '--sources', sys.argv[1]]\ncli.entry()")
+    out = subprocess.run([sys.executable, "-c", code, str(mini)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stderr.startswith("OK")
+    assert "finalised" not in out.stdout
