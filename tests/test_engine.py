@@ -194,3 +194,81 @@ def test_a_build_by_parts_leaves_weasyprint_to_its_workers(tmp_path):
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False"]
+
+
+_ON_FIRST_USE_PROBE = r"""
+import json, sys
+from compiler.writers import engine
+engine.load()
+import weasyprint.pdf.fonts as pdf_fonts, weasyprint.text.fonts as text_fonts
+loaded = {name: name in sys.modules for name in engine._ON_FIRST_USE}
+import fontTools.varLib.instancer as instancer
+instancer.instantiateVariableFont = lambda *args, **kwargs: ("real", args, kwargs)
+forwarded = pdf_fonts.instantiateVariableFont("font", {"wght": 400}, static=True)
+import fontTools.subset, fontTools.ttLib.woff2
+print(json.dumps({
+    "loaded at first": loaded,
+    "real modules afterwards": [type(sys.modules[name]).__name__ for name in engine._ON_FIRST_USE],
+    "forwarded": list(map(str, forwarded)),
+    "same subsetter": pdf_fonts.subset.Subsetter is fontTools.subset.Subsetter,
+    "same decompress": text_fonts.woff2.decompress is fontTools.ttLib.woff2.decompress,
+}))
+"""
+
+
+def test_weasyprint_s_rarely_used_font_tools_modules_load_when_first_used():
+    import json
+
+    out = subprocess.run([sys.executable, "-c", _ON_FIRST_USE_PROBE], cwd=ROOT, check=True, capture_output=True,
+                         text=True, timeout=120)
+    probe = json.loads(out.stdout)
+    assert probe["loaded at first"] == {"fontTools.subset": False, "fontTools.ttLib.woff2": False,
+                                        "fontTools.varLib.instancer": False}
+    assert probe["real modules afterwards"] == ["module", "module", "module"]
+    assert probe["forwarded"] == ["real", "('font', {'wght': 400})", "{'static': True}"]
+    assert probe["same subsetter"] and probe["same decompress"]
+
+
+_SHEETS_PROBE = r"""
+import json, sys
+if sys.argv[1] == "engine":
+    from compiler.writers import engine
+    engine.load()
+import weasyprint, weasyprint.html
+page = '<p align="center">中央</p><form><input value="入力"><select><option>一</option></select></form>'
+doc = weasyprint.HTML(string=page).render(presentational_hints=True, pdf_forms=True)
+
+def boxes(box, out):
+    out.append([type(box).__name__, round(box.position_x, 3), round(box.position_y, 3), round(box.width, 3),
+                round(box.height, 3)])
+    for child in getattr(box, "children", ()):
+        boxes(child, out)
+    return out
+
+parsed = [getattr(s, "_sheet", s) is not None for s in
+          (weasyprint.html.UA_STYLESHEET, weasyprint.html.UA_FORM_STYLESHEET, weasyprint.html.PH_STYLESHEET)]
+print(json.dumps({"boxes": boxes(doc.pages[0]._page_box, []), "parsed": parsed, "css": weasyprint.html.CSS is weasyprint.CSS}))
+"""
+
+
+def test_weasyprint_s_own_sheets_are_parsed_when_used_and_lay_out_as_before():
+    """Forms and presentational hints (which this project does not use) still get WeasyPrint's sheets."""
+    import json
+
+    runs = {}
+    for mode in ("plain", "engine"):
+        out = subprocess.run([sys.executable, "-c", _SHEETS_PROBE, mode], cwd=ROOT, check=True, capture_output=True,
+                             text=True, timeout=120)
+        runs[mode] = json.loads(out.stdout)
+    assert runs["engine"]["boxes"] == runs["plain"]["boxes"]
+    assert len(runs["engine"]["boxes"]) > 8
+    assert runs["engine"]["parsed"] == [True, True, True]  # all three used by the stock HTML class here
+    assert runs["engine"]["css"]
+
+
+def test_a_layout_parses_none_of_weasyprint_s_own_sheets():
+    code = ("from compiler.writers import engine\nengine.load()\nimport weasyprint.html as h\n"
+            "engine.HTML(string='<p>本文</p>').render()\n"
+            "print([s._sheet is None for s in (h.UA_STYLESHEET, h.UA_FORM_STYLESHEET, h.PH_STYLESHEET)])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[True, True, True]"

@@ -24,6 +24,19 @@ WeasyPrint function:
   parser is handed the declarations of the names the text uses
   (``_typedefs_used_only``): 0.3 ms a type, and the same types (``tests/test_engine.py``).
 
+* three fontTools modules that WeasyPrint imports, and uses only for fonts this
+  project does not lay out (WOFF, variable, colour or bitmap fonts) or where
+  HarfBuzz cannot subset, are imported the first time one of their names is used
+  (``_font_tools_on_first_use``): ``fontTools.subset``, ``fontTools.varLib.instancer``
+  (which imports most of fontTools) and ``fontTools.ttLib.woff2``, 0.07 s of the
+  0.29 s import. ``fontTools.ttLib``, whose error class WeasyPrint catches, is
+  imported as usual.
+
+* WeasyPrint's import parses its three user-agent stylesheets (0.04 s): the
+  stylesheet, which ``HTML`` replaces with a lean one (below), the forms' and the
+  presentational hints', which no layout of this project uses. They are parsed
+  the first time they are used instead (``_user_agent_sheets_on_first_use``).
+
 ``HTML`` is WeasyPrint's, with a leaner user-agent stylesheet (``lean_user_agent``).
 WeasyPrint's own gives every element of the document six pseudo-elements
 (``::marker``, ``::footnote-call``, ``::footnote-marker``, ``::note-call``,
@@ -41,6 +54,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import types
 
 _loaded = None
 HTML = None  # weasyprint.HTML with the lean user-agent stylesheet, set by ``load()``
@@ -77,7 +91,8 @@ def load():
         from compiler.writers.pdf import project_fonts_only
 
         _typedefs_used_only()
-        with deferred(), project_fonts_only(), _quick_library_lookup():
+        with deferred(), project_fonts_only(), _quick_library_lookup(), _font_tools_on_first_use(), \
+                _user_agent_sheets_on_first_use():
             import weasyprint
             import weasyprint.html
             import weasyprint.text.fonts  # noqa: F401  (FontConfiguration, used by every writer)
@@ -200,3 +215,123 @@ def _quick_library_lookup():
         yield
     finally:
         ctypes.util.find_library = original
+
+
+# fontTools modules imported on first use during WeasyPrint's import (see the module docstring): each
+# with the names WeasyPrint takes from it by ``from … import name`` (the others are reached as
+# attributes of the module, ``subset.Options``).
+_ON_FIRST_USE = {"fontTools.subset": (), "fontTools.ttLib.woff2": (), "fontTools.varLib.instancer": ("instantiateVariableFont",)}
+
+
+class _OnFirstUse(types.ModuleType):
+    """Stands for a module not imported yet: the first attribute asked of it imports the module."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(_real_module(self), name)
+
+
+def _real_module(stand_in: _OnFirstUse):
+    import importlib
+    import sys
+
+    if sys.modules.get(stand_in.__name__) is stand_in:  # asked for while WeasyPrint is still being imported
+        del sys.modules[stand_in.__name__]
+    return importlib.import_module(stand_in.__name__)
+
+
+def _forwarder(stand_in: _OnFirstUse, name: str):
+    def forward(*args, **kwargs):
+        return getattr(_real_module(stand_in), name)(*args, **kwargs)
+
+    forward.__name__ = forward.__qualname__ = name
+    return forward
+
+
+@contextlib.contextmanager
+def _font_tools_on_first_use():
+    """Within the block, importing a module of ``_ON_FIRST_USE`` gives a stand-in that imports it when
+    it is used; afterwards, importing one imports it as usual (the stand-ins stay with WeasyPrint)."""
+    import sys
+
+    placed = {}
+    for name, names in _ON_FIRST_USE.items():
+        if name not in sys.modules:
+            stand_in = _OnFirstUse(name)
+            for attribute in names:
+                setattr(stand_in, attribute, _forwarder(stand_in, attribute))
+            placed[name] = sys.modules[name] = stand_in
+    try:
+        yield
+    finally:
+        for name, stand_in in placed.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+class _SheetOnFirstUse:
+    """One of WeasyPrint's user-agent stylesheets, parsed (``CSS(*args, **kwargs)``) when first used.
+    WeasyPrint only reads attributes of its stylesheets (``matcher``, ``page_rules``, ``layers``)."""
+
+    def __init__(self, css_class, args, kwargs):
+        self.__dict__.update(_class=css_class, _args=args, _kwargs=kwargs, _sheet=None)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self._sheet is None:
+            self.__dict__["_sheet"] = self._class(*self._args, **self._kwargs)
+        return getattr(self._sheet, name)
+
+
+class _HtmlModuleLoader:
+    """Executes ``weasyprint.html`` with ``weasyprint.CSS`` standing for ``_SheetOnFirstUse``: the module
+    makes its user-agent stylesheets as it is executed, and nothing else with ``CSS``."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        import sys
+
+        package = sys.modules["weasyprint"]
+        css_class = package.CSS
+        package.CSS = lambda *args, **kwargs: _SheetOnFirstUse(css_class, args, kwargs)
+        try:
+            self.loader.exec_module(module)
+        finally:
+            package.CSS = module.CSS = css_class
+
+
+class _HtmlModuleFinder:
+    """Finds ``weasyprint.html`` as the path finder does, to be executed by ``_HtmlModuleLoader``."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        from importlib.machinery import PathFinder
+
+        if fullname != "weasyprint.html":
+            return None
+        spec = PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _HtmlModuleLoader(spec.loader)
+        return spec
+
+
+@contextlib.contextmanager
+def _user_agent_sheets_on_first_use():
+    """Within the block, a first import of ``weasyprint.html`` leaves its stylesheets to be parsed when used."""
+    import sys
+
+    finder = _HtmlModuleFinder()
+    if "weasyprint.html" not in sys.modules:
+        sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
