@@ -520,6 +520,7 @@ class TreeRun:
     seconds: float
     rss_kib: int  # peak of the sum over the process tree
     pss_kib: int
+    cpu_s: float = 0.0  # user + system time of the whole process tree (every process is waited for by its parent)
 
 
 def run_tree(argv: list[str], cwd: Path, env: dict[str, str], prefix: list[str] | None = None,
@@ -530,9 +531,11 @@ def run_tree(argv: list[str], cwd: Path, env: dict[str, str], prefix: list[str] 
     Timed runs are not sampled: reading every process's smaps_rollup 20 times a second costs a
     good part of one of the two cores (it walks their page tables), and more with more processes,
     so memory is measured in runs of their own (``measure_parts``)."""
+    import resource
     import threading
 
     peak = [0, 0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen((prefix or []) + argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -552,9 +555,11 @@ def run_tree(argv: list[str], cwd: Path, env: dict[str, str], prefix: list[str] 
     done.set()
     if sample:
         sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:2])} exit {proc.returncode}: {stderr.decode('utf-8', 'replace')[-1500:]}")
-    return TreeRun(seconds, peak[0], peak[1])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return TreeRun(seconds, peak[0], peak[1], cpu)
 
 
 def _touch_status_line(item: Path, original: str, n: int) -> None:
@@ -647,15 +652,20 @@ def measure_parts(followup: str, sources: Path, x10: Path | None, work: Path, en
     return pairs
 
 
+def _cores(key: str) -> int:
+    """The cores a case's runs may use: those of ``taskset`` for the core cases, else this process's."""
+    return {"cpu1": 1, "cpu2": 2}.get(key) or len(os.sched_getaffinity(0))
+
+
 def render_parts_table(pairs: list[Pair], typst: tuple[float, float] | None) -> str:
     lines = [
-        "| Case | By parts: median (s) | `--single-pass`: median (s) | Ratio | Peak memory, process tree, by parts / one pass (MiB, RSS sum; PSS sum) | Target | Result |",
-        "|---|---:|---:|---:|---|---|---|",
+        "| Case | By parts: median (s) | `--single-pass`: median (s) | Ratio | CPU, all processes, by parts / one pass (s) | Least ratio the CPU by parts allows | Peak memory, process tree, by parts / one pass (MiB, RSS sum; PSS sum) | Target | Result |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     by_key = {p.key: p for p in pairs}
     for p in pairs:
         if p.error or not p.parts:
-            lines.append(f"| {p.label} | — | — | — | {p.error or 'not run'} | — | **ERROR** |")
+            lines.append(f"| {p.label} | — | — | — | — | — | {p.error or 'not run'} | — | **ERROR** |")
             continue
         a, b = p.median(p.parts), p.median(p.single)
         ratio = a / b
@@ -671,16 +681,19 @@ def render_parts_table(pairs: list[Pair], typst: tuple[float, float] | None) -> 
                 target += f", ≤ {TARGET_TREE_MIB} MiB (PSS sum)"
                 # Judged on the PSS sum: the RSS sum counts a page the forked processes share once per process.
                 ok = ok and p.memory is not None and p.memory[0].pss_kib / 1024 <= TARGET_TREE_MIB
-        lines.append(f"| {p.label} | {a:.2f} | {b:.2f} | {ratio:.2f}× | {memory} | {target} | {_verdict(ok)} |")
+        cpu_a, cpu_b = (statistics.median(r.cpu_s for r in runs) for runs in (p.parts, p.single))
+        floor = cpu_a / _cores(p.key) / b  # the ratio were the CPU by parts spread over the cores without a gap
+        lines.append(f"| {p.label} | {a:.2f} | {b:.2f} | {ratio:.2f}× | {cpu_a:.2f} / {cpu_b:.2f} | {floor:.2f}× | "
+                     f"{memory} | {target} | {_verdict(ok)} |")
     if "cpu1" in by_key and "cpu2" in by_key and by_key["cpu1"].parts and by_key["cpu2"].parts:
         one, two = by_key["cpu1"], by_key["cpu2"]
         lines.append(f"| scaling 1 → 2 cores | 1-core / 2-core time: {one.median(one.parts) / two.median(two.parts):.2f} | "
-                     f"1-core / 2-core time: {one.median(one.single) / two.median(two.single):.2f} | — | — | — | — |")
+                     f"1-core / 2-core time: {one.median(one.single) / two.median(two.single):.2f} | — | — | — | — | — | — |")
     if typst is not None and "cold" in by_key and by_key["cold"].parts:
         cold = by_key["cold"]
         seconds, _ = typst
         lines.append(f"| Typst on the same content (PDF only, see below) | by parts / Typst: "
-                     f"{cold.median(cold.parts) / seconds:.1f}× | one pass / Typst: {cold.median(cold.single) / seconds:.1f}× | — | "
+                     f"{cold.median(cold.parts) / seconds:.1f}× | one pass / Typst: {cold.median(cold.single) / seconds:.1f}× | — | — | — | "
                      f"Typst {seconds:.2f} s | — | — |")
     return "\n".join(lines) + "\n"
 
@@ -829,7 +842,10 @@ def main(argv: list[str] | None = None) -> int:
                   "Each run as a whole process, by parts and with `--single-pass` in turn. Memory is measured in one "
                   "more run each way, not in the timed runs: the peak of the sum over the process tree, sampled from "
                   f"/proc every {SAMPLE_S * 1000:.0f} ms (RSS counts the pages the forked workers share with their parent "
-                  "once per process; PSS shares them out). ×10: one timed run each way. "
+                  "once per process; PSS shares them out). CPU: user and system time of every process of the "
+                  "command, median of the timed runs; the least ratio it allows is that CPU divided by the cores "
+                  "and by the one-pass time: the ratio if the processes by parts kept every core busy from start "
+                  "to end, so no schedule can beat it. ×10: one timed run each way. "
                   "Typst builds the PDF only; followup builds PDF and DOCX.\n\n" + render_parts_table(pairs, typst))
         if typst is not None:
             table += ("\nTypst: `benchmarks/typst_source.py` makes a minimal Typst source of the same content "

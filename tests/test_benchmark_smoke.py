@@ -52,3 +52,25 @@ def test_synthetic_document_validates(tmp_path):
     r = subprocess.run([followup, "check", "--strict", "--sources", str(dest)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+_BURN = ("import os, time\n"
+         "def burn():\n    while time.process_time() < 0.3: pass\n"
+         "pid = os.fork()\nburn()\nif pid: os.waitpid(pid, 0)\nelse: os._exit(0)\n")
+
+
+def test_the_cpu_of_a_whole_process_tree_is_measured(tmp_path):
+    run = _load_run_module()
+    tree = run.run_tree([sys.executable, "-c", _BURN], tmp_path, {"PATH": "/usr/bin:/bin"})
+    assert tree.cpu_s >= 0.6  # the parent's 0.3 s and its child's
+
+
+def test_the_parts_table_gives_the_least_ratio_the_cpu_allows():
+    run = _load_run_module()
+    pair = run.Pair("preview", "preview -m 経産省 (empty cache)")
+    pair.parts = [run.TreeRun(1.5, 0, 0, 3.0)]
+    pair.single = [run.TreeRun(2.5, 0, 0, 2.8)]
+    row = next(line for line in run.render_parts_table([pair], None).splitlines() if line.startswith("| preview"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    cores = len(__import__("os").sched_getaffinity(0))
+    assert cells[1:6] == ["1.50", "2.50", "0.60×", "3.00 / 2.80", f"{3.0 / cores / 2.5:.2f}×"]
