@@ -13,16 +13,15 @@ from compiler.writers import part_fonts
 GLYPHS = [(3, 40, 41), (41, 900, 2001)]  # two parts' glyph ids (one in common)
 
 
-def _stubs(sha: str) -> list[bytes]:
-    return [part_fonts.STUB + json.dumps({"sha256": sha, "index": 0, "hinting": False, "glyphs": list(g)}).encode()
+def _stubs(file: str) -> list[bytes]:
+    return [part_fonts.STUB + json.dumps({"file": file, "index": 0, "hinting": False, "glyphs": list(g)}).encode()
             for g in GLYPHS]
 
 
 @pytest.fixture(scope="module")
 def mincho() -> str:
-    from compiler.theme import FONTS_DIR
-
-    return next(sha for sha, path in part_fonts.shipped().items() if path == FONTS_DIR / "BIZUDMincho-Regular.ttf")
+    assert "BIZUDMincho-Regular.ttf" in part_fonts.shipped()
+    return "BIZUDMincho-Regular.ttf"
 
 
 def _outlined(program: bytes) -> set[int]:
@@ -37,7 +36,9 @@ def test_the_program_has_every_glyph_of_every_stub_at_its_own_id(mincho, subsett
         def unavailable():
             raise OSError("no HarfBuzz")
         monkeypatch.setattr(part_fonts, "subsetter", unavailable)
+    part_fonts._subset.cache_clear()  # subset again, by the subsetter under test
     program = part_fonts.program(_stubs(mincho))
+    part_fonts._subset.cache_clear()
     wanted = {gid for g in GLYPHS for gid in g}
     font = TTFont(io.BytesIO(program))
     assert font["maxp"].numGlyphs == max(wanted) + 1  # ids kept; none past the last one used
@@ -47,7 +48,7 @@ def test_the_program_has_every_glyph_of_every_stub_at_its_own_id(mincho, subsett
 
 
 def test_stubs_of_different_fonts_are_refused(mincho):
-    other = next(sha for sha in part_fonts.shipped() if sha != mincho)
+    other = next(name for name in part_fonts.shipped() if name != mincho)
     with pytest.raises(ValueError):
         part_fonts.program(_stubs(mincho)[:1] + _stubs(other)[:1])
 
@@ -77,7 +78,7 @@ def test_no_shipped_face_is_copied_out_of_harfbuzz_and_the_stubs_name_the_files(
         with pikepdf.open(io.BytesIO(data)) as pdf:
             programs = [obj.read_bytes() for obj in pdf.objects if isinstance(obj, pikepdf.Stream) and "/Length1" in obj]
         return sorted((json.loads(p[len(part_fonts.STUB):]) for p in programs if part_fonts.is_stub(p)),
-                      key=lambda r: r["sha256"])
+                      key=lambda r: r["file"])
 
     monkeypatch.setattr(part_fonts, "_FACES", {})
     monkeypatch.setattr(pdf_parts, "_fonts", pdf.fonts())  # one font configuration, as in a worker
@@ -88,4 +89,26 @@ def test_no_shipped_face_is_copied_out_of_harfbuzz_and_the_stubs_name_the_files(
         pdf.close_fonts(pdf_parts._fonts)
     assert len(first) >= 2 and copies == []  # the mini fixture uses both Japanese faces, none copied
     assert second == first
-    assert {r["sha256"] for r in first} <= set(part_fonts.shipped())
+    assert {r["file"] for r in first} <= set(part_fonts.shipped())
+
+
+def test_a_font_is_known_for_a_shipped_file_by_its_bytes(tmp_path):
+    from compiler.theme import FONTS_DIR
+
+    data = (FONTS_DIR / "BIZUDGothic-Bold.ttf").read_bytes()
+    assert part_fonts.shipped_name(data) == "BIZUDGothic-Bold.ttf"
+    assert part_fonts.shipped_name(memoryview(bytearray(data))) == "BIZUDGothic-Bold.ttf"  # a view, as of a face
+    changed = bytearray(data)
+    changed[len(changed) // 2] ^= 1  # the same length, one bit different
+    assert part_fonts.shipped_name(bytes(changed)) is None
+    assert part_fonts.shipped_name(data[:-4]) is None
+
+
+def test_the_merge_subsets_again_only_a_font_whose_glyphs_changed(mincho):
+    part_fonts._subset.cache_clear()
+    first = part_fonts.program(_stubs(mincho))
+    again = part_fonts.program(list(reversed(_stubs(mincho))))  # the same glyphs: the same subset, kept
+    assert again is first and part_fonts._subset.cache_info().misses == 1
+    more = part_fonts.program(_stubs(mincho) + [part_fonts.STUB + json.dumps(
+        {"file": mincho, "index": 0, "hinting": False, "glyphs": [5]}).encode()])
+    assert 5 in _outlined(more) and 5 not in _outlined(first)

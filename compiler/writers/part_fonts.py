@@ -3,8 +3,10 @@
 Laid out alone, every part would subset every font it uses (HarfBuzz reads the whole font each
 time: about 0.1 s a part, 1 s of a build), and the merge would then have to join the subsets.
 Instead, while a part is written (``stubs()``), each font that is one of the files in fonts/ is
-embedded as a *stub*: a few bytes naming the file's sha256, its face index and the glyph ids the
-part uses. The merge gives every stub of one font the same program (``program``): the shipped file
+embedded as a *stub*: a few bytes naming the file, its face index and the glyph ids the part
+uses. A font is known for a shipped file by its bytes: those of a file of fonts/ of the same length
+(no digest: reading the few files of that length is quicker than hashing the face). A stub in the
+part cache is never read with other fonts: the cache key covers the fonts' digests (``cache``). The merge gives every stub of one font the same program (``program``): the shipped file
 subset once to the union of the glyphs of every part, with the flags WeasyPrint 70 uses in one
 pass (glyph ids kept, so no content stream changes; ids past the last one used dropped; no
 hinting), so the program is the one a single pass would embed for the same glyphs.
@@ -17,37 +19,55 @@ font, colour or bitmap glyphs, variable fonts), are subset by WeasyPrint as usua
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
 
 from compiler.theme import FONTS_DIR
 
-STUB = b"%followup-font-stub/1\n"
+STUB = b"%followup-font-stub/2\n"
 _WEASYPRINT = "70."  # the version whose Font.clean this wraps (stubs are not made with any other)
 _DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
 
 
 @lru_cache(maxsize=None)
 def shipped() -> dict[str, Path]:
-    """sha256 → font file of fonts/."""
-    from compiler.cache import file_sha256
+    """File name → font file of fonts/."""
+    return {path.name: path for path in sorted(FONTS_DIR.iterdir()) if path.suffix.lower() in (".ttf", ".otf")}
 
-    return {file_sha256(path): path for path in sorted(FONTS_DIR.iterdir()) if path.suffix.lower() in (".ttf", ".otf")}
+
+@lru_cache(maxsize=None)
+def _lengths() -> dict[int, tuple[Path, ...]]:
+    by_length: dict[int, list[Path]] = {}
+    for path in shipped().values():
+        by_length.setdefault(path.stat().st_size, []).append(path)
+    return {length: tuple(paths) for length, paths in by_length.items()}
+
+
+def shipped_name(data) -> str | None:
+    """The name of the file of fonts/ whose bytes ``data`` (bytes, or a buffer) are, if one is."""
+    view = memoryview(data)
+    candidates = _lengths().get(view.nbytes, ())
+    if not candidates:
+        return None
+    content = view.tobytes() if not isinstance(data, bytes) else data  # (bytes compare with memcmp; a view by item)
+    for path in candidates:
+        if content == path.read_bytes():
+            return path.name
+    return None
 
 
 def is_stub(data: bytes) -> bool:
     return data.startswith(STUB)
 
 
-# A HarfBuzz face of a shipped font, by its address → a view of the face's data (no copy) and their
-# sha256. WeasyPrint copies a font's whole data out of its face for every PDF it writes
+# A HarfBuzz face of a shipped font, by its address → a view of the face's data (no copy) and the
+# shipped file's name. WeasyPrint copies a font's whole data out of its face for every PDF it writes
 # (``Font.__init__``), 5 to 6 MB a font, and the stub needs their digest: 15 ms a part for three
 # fonts, and 15 MB of copies beside each large part's layout. A worker's parts share their faces (one
 # font configuration a build), and a face's data is the font file as HarfBuzz mapped it: so each
 # part is given a view of that mapping (shared by every process, in no process's own memory), and the
-# digest is taken once in the process that first writes the face (the pool's host, warming up: its
+# file is found once in the process that first writes the face (the pool's host, warming up: its
 # workers inherit it). The face and its data are referenced, so that they outlive every part and the
 # address names no other face.
 _FACES: dict[int, tuple[object, str]] = {}
@@ -75,12 +95,12 @@ def stubs():
             length = harfbuzz.hb_blob_get_length(blob)
             pointer = harfbuzz.hb_blob_get_data(blob, ffi.NULL)
             view = ffi.buffer(pointer, length) if pointer != ffi.NULL and length else b""
-            digest = hashlib.sha256(view).hexdigest()
-            if digest not in shipped():
+            name = shipped_name(view)
+            if name is None:
                 harfbuzz.hb_blob_destroy(blob)
                 return original_data(hb_object)
             harfbuzz.hb_face_reference(hb_object)  # the blob stays referenced too: the view stays valid
-            known = _FACES[address] = (view, digest)
+            known = _FACES[address] = (view, name)
         return known[0]
 
     def clean(font, to_unicode, hinting):
@@ -88,11 +108,11 @@ def stubs():
         if plain and "fvar" not in font.tables and font.type == "ttf":
             known = _FACES.get(int(ffi.cast("uintptr_t", font.hb_face)))
             if known is not None and known[0] is font.file_content:
-                digest = known[1]
+                name = known[1]
             else:
-                digest = hashlib.sha256(font.file_content).hexdigest()
-            if digest in shipped():
-                record = {"sha256": digest, "index": font.index, "hinting": bool(hinting), "glyphs": sorted(to_unicode)}
+                name = shipped_name(font.file_content)
+            if name is not None:
+                record = {"file": name, "index": font.index, "hinting": bool(hinting), "glyphs": sorted(to_unicode)}
                 font.file_content = STUB + json.dumps(record, separators=(",", ":")).encode("ascii")
                 return
         if not isinstance(font.file_content, bytes):  # a view of a shipped face: WeasyPrint's own ways want bytes
@@ -110,14 +130,21 @@ def program(stub_programs: list[bytes]) -> bytes:
     """The one font program that serves every stub of ``stub_programs`` (all of one shipped font)."""
     records = [json.loads(data[len(STUB):]) for data in stub_programs]
     first = records[0]
-    if any((r["sha256"], r["index"], r["hinting"]) != (first["sha256"], first["index"], first["hinting"]) for r in records):
+    if any((r["file"], r["index"], r["hinting"]) != (first["file"], first["index"], first["hinting"]) for r in records):
         raise ValueError("stubs of different fonts were given one program")
-    glyphs = sorted({gid for r in records for gid in r["glyphs"]})
-    data = shipped()[first["sha256"]].read_bytes()
+    glyphs = tuple(sorted({gid for r in records for gid in r["glyphs"]}))
+    return _subset(first["file"], first["index"], first["hinting"], glyphs)
+
+
+@lru_cache(maxsize=16)
+def _subset(file: str, index: int, hinting: bool, glyphs: tuple[int, ...]) -> bytes:
+    """A shipped font subset to ``glyphs``, kept for this process: the merge asks for it once the body
+    is in (``pdf_merge.Merger.prepare_fonts``) and again, usually with the same glyphs, at its end."""
+    data = shipped()[file].read_bytes()
     try:
-        return _harfbuzz_subset(data, first["index"], glyphs, first["hinting"])
+        return _harfbuzz_subset(data, index, list(glyphs), hinting)
     except OSError:  # no HarfBuzz subsetter here: fontTools gives the same glyphs, more slowly
-        return _fonttools_subset(data, first["index"], glyphs, first["hinting"])
+        return _fonttools_subset(data, index, list(glyphs), hinting)
 
 
 _HARFBUZZ_DECLARATIONS = """

@@ -291,6 +291,33 @@ class Merger:
                       object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
 
+    def prepare_fonts(self) -> None:
+        """Subset the fonts to the glyphs of the parts merged so far, before the last parts come in (the
+        body's, while the front is laid out): ``finish`` then finds each font whose glyphs the last
+        parts did not add to already subset (``part_fonts.program`` keeps its subsets), and subsets
+        only the others."""
+        from compiler.writers import part_fonts
+
+        stubs, _ = self._stubs()
+        for name in sorted(stubs):
+            part_fonts.program([stubs[name][key] for key in sorted(stubs[name])])
+
+    def _stubs(self) -> tuple[dict[str, dict], dict[str, list]]:
+        """The font stubs of the parts merged so far: by font name, {stream objgen: stub bytes}, and the
+        CIDFonts that embed them."""
+        from compiler.writers import part_fonts
+
+        stubs: dict[str, dict] = {}
+        users: dict[str, list] = {}
+        for _, obj in sorted(self.cid_fonts.items()):  # (noted as the parts came in: ``_find_fonts``)
+            stream = obj.FontDescriptor.FontFile2
+            data = stream.read_bytes()
+            if part_fonts.is_stub(data):
+                name = str(obj.FontDescriptor.FontName)
+                stubs.setdefault(name, {})[stream.objgen] = data
+                users.setdefault(name, []).append(obj)
+        return stubs, users
+
     def _share_fonts(self) -> None:
         """One font program per font: the parts embedded stubs (``part_fonts``), and each font's stubs get
         the shipped file subset once to all their glyphs. A part's own subset (a font WeasyPrint
@@ -299,15 +326,7 @@ class Merger:
 
         from compiler.writers import part_fonts
 
-        stubs: dict[str, dict] = {}  # font name → {stream objgen: stub bytes}
-        users: dict[str, list] = {}  # font name → the CIDFonts that embed a stub of it
-        for _, obj in sorted(self.cid_fonts.items()):  # (noted as the parts came in: ``_find_fonts``)
-            stream = obj.FontDescriptor.FontFile2
-            data = stream.read_bytes()
-            if part_fonts.is_stub(data):
-                name = str(obj.FontDescriptor.FontName)
-                stubs.setdefault(name, {})[stream.objgen] = data
-                users.setdefault(name, []).append(obj)
+        stubs, users = self._stubs()
         for name in sorted(stubs):
             program = part_fonts.program([stubs[name][key] for key in sorted(stubs[name])])
             shared = pikepdf.Stream(self.pdf, program)

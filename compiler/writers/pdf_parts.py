@@ -10,7 +10,8 @@ fonts are embedded as stubs that the merge replaces (``part_fonts``). In order:
 2. the page map follows from their page counts (``parts.BodyPages``): ``on_pages`` receives it
    (the DOCX worker, composing since the start, gets its page numbers then);
 3. the front part (its contents numbered from the page map) and the stamp of the last pages, in
-   parallel, cached the same way, while the parent merges the body (``pdf_merge.Merger``);
+   parallel, cached the same way, while the parent merges the body (``pdf_merge.Merger``) and subsets
+   the fonts to its glyphs (the front and the stamps seldom add any);
 4. the stamps are drawn on the body, the front part is merged last, and the merged file written.
 
 The workers (``Layouts``: one ``workers.Pool`` a build, started by the pipeline before it reads the
@@ -379,6 +380,7 @@ def write(doc: Document, theme: Theme, variant: str | None = None, identifier: b
     def merge_body():  # here, while the workers lay the front out (not before: the merged file takes
         for part in reversed(bodies):  # memory in proportion to the document, beside the parts' own)
             merger.add_body(results[part.name])
+        merger.prepare_fonts()  # the body's glyphs: the front and the stamps seldom add any
 
     try:
         batch.add([(part, (theme, variant, None)) for part in bodies])
