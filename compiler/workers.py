@@ -278,7 +278,10 @@ def _host_main(conns, parent: int, fn, name: str, prepare) -> None:
             prepare()
         except Exception:  # the workers' pipes close: the parent runs every job itself
             os._exit(1)
-    gc.collect()
+    # The preparation's garbage is young: collecting the two young generations frees nearly all of it
+    # (474 of 563 objects after the layouts' preparation) in 0.2 ms, where a full collection walks every
+    # object of WeasyPrint (15 ms before the workers can start).
+    gc.collect(1)
     gc.freeze()  # the workers share what the host prepared
     host, pids = os.getpid(), []
     for mine in conns:
