@@ -94,12 +94,12 @@ def facts(file: str, fonts_dir: Path = FONTS_DIR) -> FontFacts:
     ``OSError`` if the file cannot be read. A font is read once a process however it is asked for
     (the source checks pass the folder, the DOCX writer does not), and a worker forked after the
     checks has the facts they read."""
-    return _facts(file, Path(fonts_dir))
+    return _facts(file, str(fonts_dir))  # (keyed by text: a DOCX asks 3,000 times, and a path hashes slowly)
 
 
 @lru_cache(maxsize=None)
-def _facts(file: str, fonts_dir: Path) -> FontFacts:
-    path = fonts_dir / file
+def _facts(file: str, fonts_dir: str) -> FontFacts:
+    path = Path(fonts_dir) / file
     key = _key(path)
     cache = user_cache.folder() / "fonts" / f"{file}.json"
     cached = _read_cached(cache, key)
