@@ -97,10 +97,15 @@ def split_page(html: str) -> tuple[str, str]:
 
 # --- background builds: one warm worker process ------------------------------------------
 
-def _worker_main(conn, out_dir: str) -> None:
-    """Worker process: import WeasyPrint once, then build each request with ``pipeline.run``."""
+def _worker_main(conn, out_dir: str, temp_dir: str | None = None) -> None:
+    """Worker process: import WeasyPrint once, then build each request with ``pipeline.run``. Its
+    temporary files go to ``temp_dir``, the command's own folder (``compiler.tempdir``), which goes
+    with the command: a build stopped midway leaves its layouts' font copies there."""
     import os
+    import tempfile
 
+    if temp_dir is not None:
+        tempfile.tempdir = temp_dir
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     os.setpgrp()  # its own group: stopping it mid-build also stops the DOCX writer it forks
     from compiler.writers import engine
@@ -142,7 +147,10 @@ class Builder:
         self.preview = preview
         ctx = multiprocessing.get_context("spawn")  # a clean process: the server's threads are not copied
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, str(out_dir)), name="followup-serve-builder")
+        import tempfile
+
+        self.process = ctx.Process(target=_worker_main, args=(child, str(out_dir), tempfile.gettempdir()),
+                                   name="followup-serve-builder")
         self.process.start()
         child.close()
         self.wanted = threading.Event()

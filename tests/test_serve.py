@@ -263,3 +263,45 @@ def test_a_signal_while_the_builder_starts_stops_the_builder(mini, tmp_path, mon
     monkeypatch.setattr(serve_module, "Builder", SignalledBuilder)
     assert serve_module.serve(mini, "127.0.0.1", 0, None, tmp_path / "out") == 0
     assert started and not started[0].process.is_alive()
+
+
+def test_a_build_killed_midway_leaves_nothing_in_the_temporary_folder(mini, tmp_path):
+    """The background builder killed (SIGKILL, its whole group) while its layouts are at work, with
+    their scratch folder and its font copies in place: once serve has ended, its temporary folder holds
+    nothing (the builder's temporaries are in the command's own folder, which goes with it)."""
+    import time
+
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    item = mini / ITEM
+    original = item.read_text(encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "compiler", "serve", "--sources", str(mini), "--port", "0",
+                             "--out", str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1", TMPDIR=str(tmpdir), FOLLOWUP_CACHE_DIR=""))
+    try:
+        proc.stdout.readline()
+        seen = False
+        for n in range(60):  # edit until a build is caught with its layouts' font copies in place
+            item.write_text(original.replace("甲の一つ目の状況。", f"甲の一つ目の状況{n}。"), encoding="utf-8")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not seen:
+                seen = any(folder.is_dir() and any(folder.glob("weasyprint-*"))
+                           for folder in tmpdir.rglob("followup-parts-*"))
+                time.sleep(0.01)
+            if seen:
+                break
+        assert seen, "no build was seen laying out"
+        builders = [int(pid) for pid in (Path("/proc") / str(proc.pid) / "task" / str(proc.pid) / "children")
+                    .read_text().split()]
+        leaders = [pid for pid in builders if os.getpgid(pid) == pid]  # the builder: a group of its own
+        assert leaders and os.getpgid(0) not in leaders
+        for pid in leaders:
+            os.killpg(pid, signal.SIGKILL)
+    finally:
+        code = stop_serve(proc)
+    assert code in (0, 143)
+    deadline = time.monotonic() + 10
+    while list(tmpdir.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmpdir.iterdir()) == []
