@@ -103,10 +103,13 @@ def _watch(folder: str):
 
 
 def _stop(proc, write_end: int) -> None:
-    """End the watcher at a normal end (the folder is gone already) and reap it."""
-    os.close(write_end)
+    """End the watcher at a normal end (the folder is gone already) and reap it. It is killed before
+    its pipe is closed, while it still waits for the pipe's end: the other way round, the end of the
+    pipe starts the removal, and a process the shell had just forked for it could outlive the command
+    for a moment, with the command's environment."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    os.close(write_end)
     proc.wait()
