@@ -4,9 +4,10 @@ Laid out alone, every part would subset every font it uses (HarfBuzz reads the w
 time: about 0.1 s a part, 1 s of a build), and the merge would then have to join the subsets.
 Instead, while a part is written (``stubs()``), each font that is one of the files in fonts/ is
 embedded as a *stub*: a few bytes naming the file, its face index and the glyph ids the part
-uses. A font is known for a shipped file by its bytes: those of a file of fonts/ of the same length
-(no digest: reading the few files of that length is quicker than hashing the face). A stub in the
-part cache is never read with other fonts: the cache key covers the fonts' digests (``cache``). The merge gives every stub of one font the same program (``program``): the shipped file
+uses. A font is known for a shipped file by its bytes, compared with those of the files of fonts/
+of the same length (``shipped_name``: quicker than hashing the face). A stub in the part cache is
+never read with other fonts: the cache key covers the fonts' digests (``cache``). The merge gives
+every stub of one font the same program (``program``): the shipped file
 subset once to the union of the glyphs of every part, with the flags WeasyPrint 70 uses in one
 pass (glyph ids kept, so no content stream changes; ids past the last one used dropped; no
 hinting), so the program is the one a single pass would embed for the same glyphs.
@@ -63,8 +64,8 @@ def is_stub(data: bytes) -> bool:
 
 # A HarfBuzz face of a shipped font, by its address → a view of the face's data (no copy) and the
 # shipped file's name. WeasyPrint copies a font's whole data out of its face for every PDF it writes
-# (``Font.__init__``), 5 to 6 MB a font, and the stub needs their digest: 15 ms a part for three
-# fonts, and 15 MB of copies beside each large part's layout. A worker's parts share their faces (one
+# (``Font.__init__``), 5 to 6 MB a font, and the stub needs to know the file: for three fonts, a
+# comparison with the files each part, and 15 MB of copies beside each large part's layout. A worker's parts share their faces (one
 # font configuration a build), and a face's data is the font file as HarfBuzz mapped it: so each
 # part is given a view of that mapping (shared by every process, in no process's own memory), and the
 # file is found once in the process that first writes the face (the pool's host, warming up: its

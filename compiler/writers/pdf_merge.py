@@ -298,17 +298,16 @@ class Merger:
         only the others."""
         from compiler.writers import part_fonts
 
-        stubs, _ = self._stubs()
-        for name in sorted(stubs):
-            part_fonts.program([stubs[name][key] for key in sorted(stubs[name])])
+        for stubs, _ in self._stubs():
+            part_fonts.program(stubs)
 
-    def _stubs(self) -> tuple[dict[str, dict], dict[str, list]]:
-        """The font stubs of the parts merged so far: by font name, {stream objgen: stub bytes}, and the
-        CIDFonts that embed them."""
+    def _stubs(self) -> list[tuple[list[bytes], list]]:
+        """The font stubs of the parts merged so far, one font after another (by name): its stubs (in the
+        order of their streams) and the CIDFonts that embed them."""
         from compiler.writers import part_fonts
 
-        stubs: dict[str, dict] = {}
-        users: dict[str, list] = {}
+        stubs: dict[str, dict] = {}  # font name → {stream objgen: stub bytes}
+        users: dict[str, list] = {}  # font name → the CIDFonts that embed a stub of it
         for _, obj in sorted(self.cid_fonts.items()):  # (noted as the parts came in: ``_find_fonts``)
             stream = obj.FontDescriptor.FontFile2
             data = stream.read_bytes()
@@ -316,7 +315,7 @@ class Merger:
                 name = str(obj.FontDescriptor.FontName)
                 stubs.setdefault(name, {})[stream.objgen] = data
                 users.setdefault(name, []).append(obj)
-        return stubs, users
+        return [([stubs[name][key] for key in sorted(stubs[name])], users[name]) for name in sorted(stubs)]
 
     def _share_fonts(self) -> None:
         """One font program per font: the parts embedded stubs (``part_fonts``), and each font's stubs get
@@ -326,12 +325,11 @@ class Merger:
 
         from compiler.writers import part_fonts
 
-        stubs, users = self._stubs()
-        for name in sorted(stubs):
-            program = part_fonts.program([stubs[name][key] for key in sorted(stubs[name])])
+        for stubs, users in self._stubs():
+            program = part_fonts.program(stubs)
             shared = pikepdf.Stream(self.pdf, program)
             shared.Length1 = len(program)
-            for cid_font in users[name]:
+            for cid_font in users:
                 cid_font.FontDescriptor.FontFile2 = shared
 
     def _write_outline(self) -> None:
